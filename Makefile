@@ -1,0 +1,58 @@
+# attribution — developer entry points. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+# Test-only data carriers: the published datasets we test against ship inside these wheels
+# (Prop 99 in causalpy, mpdta in moderndid). Installed without their dependencies, never imported.
+DATA_CARRIERS := causalpy==0.9.0 moderndid==0.2.0
+
+.PHONY: install demo test test-slow test-all lint format bench peers references clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(UV) pip install --quiet --python $(PY) -c constraints.txt -e ".[dev]"
+	$(UV) pip install --quiet --python $(PY) --no-deps $(DATA_CARRIERS)
+	touch $(STAMP)
+
+demo: install
+	$(PY) -m attribution demo --out reports/demo
+
+test: install
+	$(PY) -m pytest
+
+test-slow: install
+	$(PY) -m pytest -m slow
+
+test-all: install
+	$(PY) -m pytest -m ""
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) -m benchmarks
+
+# Reference venv for regenerating cached reference numbers (moderndid needs a newer scipy than econml allows).
+peers: .venv-peers/.installed
+
+.venv-peers/.installed:
+	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet uv==0.13.9
+	.venv-peers/bin/uv pip install --quiet --python .venv-peers/bin/python moderndid==0.2.0
+	touch $@
+
+references: peers
+	.venv-peers/bin/python tests/reference/did/make_reference.py
+
+clean:
+	rm -rf $(VENV) .venv-peers reports/demo .pytest_cache

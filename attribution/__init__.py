@@ -1,0 +1,77 @@
+"""attribution: causal attribution of co-launched recommender-system components.
+
+The public API is small on purpose::
+
+    import attribution as at
+    con = at.connect()                         # DuckDB in memory; "x.duckdb", "spark", or a backend
+    at.validate(table, "factorial_experiment")  # data contract, checked in the engine
+    res = at.factorial(table, outcome="y", factors=["E", "R", "K"])
+    res.tidy(); res.shapley; res.plot()
+    at.did.att_gt(...); at.synth.fit(...)       # design families live in sub-namespaces
+    at.simulate.factorial_experiment(...)        # the co-launch simulator with known truth
+
+Submodules are imported lazily so that `import attribution` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from attribution import config, errors
+from attribution.data.engine import as_table, connect
+from attribution.errors import (
+    AttributionError,
+    ContractViolation,
+    DataError,
+    DesignError,
+    EstimationError,
+    OptionError,
+)
+from attribution.results import Result
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "validate": ("attribution.data.contracts", "validate"),
+    "factorial": ("attribution.designs.factorial", "factorial"),
+    "simulate": ("attribution.simulate", None),
+    "did": ("attribution.designs.did", None),
+    "synth": ("attribution.designs.synth", None),
+    "decompose": ("attribution.decompose", None),
+}
+
+__all__ = [
+    "AttributionError",
+    "ContractViolation",
+    "DataError",
+    "DesignError",
+    "EstimationError",
+    "OptionError",
+    "Result",
+    "__version__",
+    "as_table",
+    "config",
+    "connect",
+    "decompose",
+    "did",
+    "errors",
+    "factorial",
+    "simulate",
+    "synth",
+    "validate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'attribution' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,84 @@
+"""Command line: ``attribution validate | demo``.
+
+Exit codes: 0 success, 1 a contract/data/design error (printed without a traceback), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from attribution.errors import AttributionError
+
+__all__ = ["main"]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from attribution.data.contracts import validate
+    from attribution.data.engine import as_table, connect
+
+    source = args.table
+    if Path(source).suffix in (".parquet", ".csv", ".gz"):
+        table = as_table(source)
+    else:
+        if not args.db:
+            raise AttributionError(
+                f"{source!r} is not a .parquet/.csv file, so it must name a table in a database",
+                fix="pass --db path/to/file.duckdb (or 'spark')",
+            )
+        con = connect(args.db)
+        if source not in con.list_tables():
+            raise AttributionError(
+                f"table {source!r} not found in {args.db}",
+                fix=f"available tables: {sorted(con.list_tables())}",
+            )
+        table = con.table(source)
+    report = validate(table, args.contract, raise_on_failure=False)
+    print(report.to_text())
+    return 0 if report.passed else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from attribution.report.demo import run_demo
+
+    out = run_demo(
+        out_dir=Path(args.out), n_users=args.n_users, seed=args.seed, progress=not args.quiet
+    )
+    print(f"report written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check a table against a data contract (in the engine)")
+    v.add_argument("table", help="a .parquet/.csv file, or a table name in --db")
+    v.add_argument(
+        "--contract", required=True, help="contract name (data_contracts/<name>.yaml) or path"
+    )
+    v.add_argument("--db", default=None, help="DuckDB file or 'spark' holding the table")
+    v.set_defaults(func=_cmd_validate)
+
+    d = sub.add_parser("demo", help="simulate a co-launch, validate, attribute, write the report")
+    d.add_argument("--out", default="reports/demo", help="output folder (default reports/demo)")
+    d.add_argument("--n-users", type=int, default=200_000, help="users in the simulated experiment")
+    d.add_argument("--seed", type=int, default=2024, help="simulation seed")
+    d.add_argument("--quiet", action="store_true", help="no progress output")
+    d.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AttributionError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Engine-side checks shared by designs and contracts: missing values, infinities, duplicated keys.
+
+Each check is an Ibis expression evaluated where the data live; only counts and a few example rows
+come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from attribution import config
+from attribution.errors import DataError
+
+__all__ = [
+    "count_where",
+    "duplicated_keys",
+    "examples",
+    "is_infinite",
+    "is_missing",
+    "require_complete",
+    "require_unique",
+]
+
+
+def is_infinite(col: ir.Value) -> ir.BooleanValue:
+    """±inf test that works on every backend.
+
+    ibis 12 compiles ``isinf()`` to FALSE on Spark, so compare against the infinities explicitly.
+    """
+    if not col.type().is_floating():
+        return ibis.literal(False)
+    return (col == float("inf")) | (col == float("-inf"))
+
+
+def is_missing(col: ir.Value) -> ir.BooleanValue:
+    """NULL, NaN or ±inf (for floating columns); NULL otherwise."""
+    if col.type().is_floating():
+        return col.isnull() | col.isnan() | is_infinite(col)
+    return col.isnull()
+
+
+def count_where(table: ir.Table, predicate: ir.BooleanValue) -> int:
+    return int(table.filter(predicate).count().execute())
+
+
+def examples(
+    table: ir.Table, predicate: ir.BooleanValue, columns: Sequence[str], n: int | None = None
+) -> pd.DataFrame:
+    """A few rows matching `predicate`, restricted to `columns`."""
+    n = n or config.get().example_rows
+    return table.filter(predicate).select(*columns).limit(n).execute()
+
+
+def require_complete(table: ir.Table, columns: Sequence[str], *, role: str = "") -> None:
+    """Raise DataError if any of `columns` holds NULL/NaN/inf, naming the column, count and rows."""
+    cols = [c for c in columns if c is not None]
+    if not cols:
+        return
+    counts = (
+        table.aggregate([is_missing(table[c]).cast("int64").sum().name(c) for c in cols])
+        .execute()
+        .iloc[0]
+    )
+    bad = [c for c in cols if int(counts[c] or 0) > 0]
+    if bad:
+        pred = ibis.or_(*[is_missing(table[c]) for c in bad])
+        detail = ", ".join(f"{c!r}: {int(counts[c]):,} rows" for c in bad)
+        raise DataError(
+            f"{role + ': ' if role else ''}missing or non-finite values ({detail})",
+            columns=bad,
+            rows=examples(table, pred, cols),
+            fix="drop or impute these rows explicitly before estimating; nothing is dropped silently",
+        )
+
+
+def duplicated_keys(
+    table: ir.Table, keys: Sequence[str], n: int | None = None
+) -> tuple[int, pd.DataFrame]:
+    """Number of key combinations that occur more than once, and a few of them with their counts."""
+    n = n or config.get().example_rows
+    grouped = table.group_by(list(keys)).aggregate(n_rows=table.count())
+    dups = grouped.filter(grouped.n_rows > 1)
+    count = int(dups.count().execute())
+    sample = dups.order_by(ibis.desc("n_rows")).limit(n).execute() if count else pd.DataFrame()
+    return count, sample
+
+
+def require_unique(
+    table: ir.Table, keys: Sequence[str], *, what: str, fix: str | None = None
+) -> None:
+    """Raise DataError if `keys` do not identify rows uniquely."""
+    count, sample = duplicated_keys(table, keys)
+    if count:
+        raise DataError(
+            f"{count:,} duplicated {what} ({', '.join(keys)} occur more than once)",
+            columns=list(keys),
+            rows=sample,
+            fix=fix or f"keep one row per ({', '.join(keys)})",
+        )

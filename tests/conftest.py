@@ -1,0 +1,41 @@
+"""Shared fixtures: engines (pandas, DuckDB, local Spark) holding the same table."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+
+import attribution as at
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def duckdb_backend():
+    return at.connect()
+
+
+@pytest.fixture(scope="session")
+def spark_backend():
+    """One local Spark session for the whole run (starting Spark costs several seconds)."""
+    pytest.importorskip("pyspark")
+    con = at.connect("spark")
+    yield con
+    con._session.stop()
+
+
+def put(backend, frame: pd.DataFrame):
+    """Copy `frame` into `backend` as a fresh table and return the Ibis table."""
+    return backend.create_table(f"t_{next(_names)}", frame, overwrite=True)
+
+
+@pytest.fixture(params=["pandas", "duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request) -> Callable[[pd.DataFrame], object]:
+    """Parametrised: turns a pandas frame into the input for that engine."""
+    if request.param == "pandas":
+        return lambda frame: frame
+    backend = request.getfixturevalue(f"{request.param}_backend")
+    return lambda frame: put(backend, frame)
