@@ -42,7 +42,7 @@ class Config:
 
 
 _current: contextvars.ContextVar[Config] = contextvars.ContextVar(
-    "attribution_config", default=Config()
+    "attribution_config", default=Config()  # noqa: B039 - Config is frozen
 )
 
 
