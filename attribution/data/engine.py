@@ -7,6 +7,7 @@ all follow the same code path; aggregation then runs inside the engine that hold
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -86,6 +87,8 @@ def spark_session(app_name: str = "attribution") -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.catalogImplementation", "in-memory")  # no Hive metastore / derby files
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="attribution-spark-warehouse-"))
         .config("spark.driver.memory", os.environ.get("ATTRIBUTION_SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
