@@ -256,6 +256,11 @@ class EventStudyResult(Result):
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     extra: pd.DataFrame | None = field(default=None, repr=False, metadata={"internal": True})
 
+    @property
+    def cohort_effects(self) -> pd.DataFrame | None:
+        """Cohort × event-time coefficients behind an interaction-weighted estimate (else None)."""
+        return None if self.extra is None else self.extra.copy(deep=False)
+
     def event_study(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(event_times, estimates, vcov) — the protocol `pretrend_test` and `honest_did` consume."""
         return (
