@@ -17,27 +17,46 @@ __all__ = ["main"]
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from attribution.data.contracts import validate
-    from attribution.data.engine import as_table, connect
 
-    source = args.table
-    if Path(source).suffix in (".parquet", ".csv", ".gz"):
-        table = as_table(source)
-    else:
-        if not args.db:
+    con = _open_db(args.db)
+    table = _open_table(args.table, con, args.db)
+    references = {}
+    for item in args.reference or []:
+        name, sep, source = item.partition("=")
+        if not sep or not name or not source:
             raise AttributionError(
-                f"{source!r} is not a .parquet/.csv file, so it must name a table in a database",
-                fix="pass --db path/to/file.duckdb (or 'spark')",
+                f"--reference {item!r} is not NAME=SOURCE",
+                fix="e.g. --reference surface_panel=panel.parquet",
             )
-        con = connect(args.db)
-        if source not in con.list_tables():
-            raise AttributionError(
-                f"table {source!r} not found in {args.db}",
-                fix=f"available tables: {sorted(con.list_tables())}",
-            )
-        table = con.table(source)
-    report = validate(table, args.contract, raise_on_failure=False)
+        references[name] = _open_table(source, con, args.db)
+    report = validate(table, args.contract, raise_on_failure=False, references=references)
     print(report.to_text())
     return 0 if report.passed else 1
+
+
+def _open_db(db: str | None) -> object | None:
+    from attribution.data.engine import connect
+
+    return connect(db) if db else None
+
+
+def _open_table(source: str, con: object | None, db: str | None) -> object:
+    """A .parquet/.csv file (read by --db's engine, else in-memory DuckDB) or a table in --db."""
+    from attribution.data.engine import as_table
+
+    if Path(source).suffix in (".parquet", ".csv", ".gz"):
+        return as_table(source, backend=con)
+    if con is None:
+        raise AttributionError(
+            f"{source!r} is not a .parquet/.csv file, so it must name a table in a database",
+            fix="pass --db path/to/file.duckdb (or 'spark')",
+        )
+    if source not in con.list_tables():
+        raise AttributionError(
+            f"table {source!r} not found in {db}",
+            fix=f"available tables: {sorted(con.list_tables())}",
+        )
+    return con.table(source)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -60,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--contract", required=True, help="contract name (data_contracts/<name>.yaml) or path"
     )
     v.add_argument("--db", default=None, help="DuckDB file or 'spark' holding the table")
+    v.add_argument(
+        "--reference",
+        action="append",
+        metavar="NAME=SOURCE",
+        help="a table named by the contract's reference checks (file or table in --db); repeatable",
+    )
     v.set_defaults(func=_cmd_validate)
 
     d = sub.add_parser("demo", help="simulate a co-launch, validate, attribute, write the report")
