@@ -1,0 +1,234 @@
+"""Sufficient statistics of a factorial experiment, computed inside the engine.
+
+Only small aggregates leave the engine:
+
+- `cell_pass`: one GROUP BY over the factor columns → per cell the count, mean, and within-cell
+  (co)variances of outcome and covariate (numerically stable engine aggregates), plus counts of
+  missing / non-finite values in every column the design uses (so validation costs no extra scan);
+- `leverage_pass`: HC covariances with a covariate need each row's residual and leverage
+  h_i = 1/n_c + (x_i - x̄_c)^2 / W; a second exact pass with the first pass's coefficients as
+  literals returns Σ w e², Σ w e² x̃, Σ w e² x̃² per cell (w = 1, 1/(1-h), 1/(1-h)²);
+- `cluster_pass`: cluster scores u_g = Σ_{i in g} x_i e_i for every regressor, and the meat
+  Σ_g u_g u_g' aggregated in the engine (any number of clusters);
+- `unit_pass`: every unit in one arm, rows per unit, and units per cell (for the SRM check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from attribution import config
+from attribution.data.checks import is_missing
+
+__all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
+
+_P = "att_"  # prefix of every aggregate name, so a factor called "n" cannot collide
+
+
+def cell_expr(table: ir.Table, factors: Sequence[str]) -> ir.IntegerValue:
+    """Cell bitmask of each row: Σ_j factor_j · 2^j (factors already checked to be 0/1 or bool)."""
+    out: ir.IntegerValue = ibis.literal(0, type="int64")
+    for j, f in enumerate(factors):
+        out = out + table[f].cast("int64") * (2**j)
+    return out
+
+
+def _by_cell(cell: ir.IntegerValue, values: Mapping[int, float]) -> ir.FloatingValue:
+    """A per-row literal looked up by cell (CASE WHEN cell = c THEN value ...)."""
+    return ibis.cases(
+        *[(cell == int(c), ibis.literal(float(v), type="float64")) for c, v in values.items()],
+        else_=ibis.null("float64"),
+    )
+
+
+@dataclass(frozen=True)
+class CellPass:
+    """Result of the first pass: one row per distinct factor combination (raw values)."""
+
+    frame: pd.DataFrame
+    """Columns: the factors (raw values), n, mean_y, var_y [, mean_x, var_x, cov_xy]."""
+    missing: dict[str, int]
+    """Column → number of NULL / NaN / inf values (all zero for usable data)."""
+
+
+def cell_pass(
+    table: ir.Table,
+    *,
+    outcome: str,
+    factors: Sequence[str],
+    covariate: str | None,
+    also_complete: Sequence[str] = (),
+) -> CellPass:
+    """Per-cell count, mean and population (co)variances in one GROUP BY over the factors."""
+    y = table[outcome].cast("float64")
+    aggs: dict[str, ir.Value] = {
+        _P + "n": table.count(),
+        _P + "mean_y": y.mean(),
+        _P + "var_y": y.var(how="pop"),
+    }
+    if covariate is not None:
+        x = table[covariate].cast("float64")
+        aggs[_P + "mean_x"] = x.mean()
+        aggs[_P + "var_x"] = x.var(how="pop")
+        aggs[_P + "cov_xy"] = y.cov(x, how="pop")
+    checked = [outcome, *([covariate] if covariate else []), *also_complete]
+    for i, col in enumerate(checked):
+        aggs[f"{_P}miss{i}"] = is_missing(table[col]).cast("int64").sum()
+    raw = table.group_by(list(factors)).aggregate(**aggs).execute()
+    missing = {col: int(raw[f"{_P}miss{i}"].fillna(0).sum()) for i, col in enumerate(checked)}
+    frame = raw.drop(columns=[f"{_P}miss{i}" for i in range(len(checked))]).rename(
+        columns=lambda c: c.removeprefix(_P)
+    )
+    return CellPass(frame=frame, missing=missing)
+
+
+def _residual(
+    table: ir.Table,
+    cell: ir.IntegerValue,
+    *,
+    outcome: str,
+    covariate: str | None,
+    mean_y: Mapping[int, float],
+    mean_x: Mapping[int, float] | None,
+    slope: float,
+) -> tuple[ir.FloatingValue, ir.FloatingValue | None]:
+    """Residual e_i = y_i - ȳ_c - β (x_i - x̄_c) and the within-cell covariate x̃_i."""
+    y = table[outcome].cast("float64")
+    e = y - _by_cell(cell, mean_y)
+    if covariate is None:
+        return e, None
+    assert mean_x is not None  # internal invariant, not user input
+    xt = table[covariate].cast("float64") - _by_cell(cell, mean_x)
+    return e - slope * xt, xt
+
+
+def leverage_pass(
+    table: ir.Table,
+    *,
+    outcome: str,
+    covariate: str,
+    factors: Sequence[str],
+    n: Mapping[int, float],
+    mean_y: Mapping[int, float],
+    mean_x: Mapping[int, float],
+    slope: float,
+    within_ss: float,
+    power: int,
+) -> pd.DataFrame:
+    """Per cell: s0 = Σ w e², s1 = Σ w e² x̃, s2 = Σ w e² x̃², max leverage; w = (1 - h)^-power."""
+    cell = cell_expr(table, factors)
+    e, xt = _residual(
+        table, cell, outcome=outcome, covariate=covariate, mean_y=mean_y, mean_x=mean_x, slope=slope
+    )
+    assert xt is not None
+    h = _by_cell(cell, {c: 1.0 / v for c, v in n.items()}) + xt * xt / within_ss
+    we2 = e * e
+    if power:
+        we2 = we2 / (1.0 - h) ** power
+    t = table.mutate(**{_P + "cell": cell, _P + "we2": we2, _P + "xt": xt, _P + "h": h})
+    out = (
+        t.group_by(_P + "cell")
+        .aggregate(
+            s0=t[_P + "we2"].sum(),
+            s1=(t[_P + "we2"] * t[_P + "xt"]).sum(),
+            s2=(t[_P + "we2"] * t[_P + "xt"] * t[_P + "xt"]).sum(),
+            max_h=t[_P + "h"].max(),
+        )
+        .execute()
+    )
+    return out.rename(columns={_P + "cell": "cell"}).set_index("cell").sort_index()
+
+
+def cluster_pass(
+    table: ir.Table,
+    *,
+    outcome: str,
+    covariate: str | None,
+    factors: Sequence[str],
+    cluster: str,
+    cells: Sequence[int],
+    mean_y: Mapping[int, float],
+    mean_x: Mapping[int, float] | None,
+    slope: float,
+) -> tuple[int, np.ndarray]:
+    """Number of clusters G and the meat Σ_g u_g u_g' over the regressors (cells [, x̃]).
+
+    u_g has one entry per cell (Σ of residuals of the cluster's rows in that cell) and, with a
+    covariate, Σ x̃ e. Products are summed in the engine, so only a (p+1)² matrix comes back.
+    """
+    cell = cell_expr(table, factors)
+    e, xt = _residual(
+        table, cell, outcome=outcome, covariate=covariate, mean_y=mean_y, mean_x=mean_x, slope=slope
+    )
+    t = table.mutate(
+        **{_P + "cell": cell, _P + "e": e, _P + "ex": e * xt if xt is not None else 0.0}
+    )
+    scores = {
+        f"u{i}": ibis.ifelse(t[_P + "cell"] == int(c), t[_P + "e"], 0.0).sum()
+        for i, c in enumerate(cells)
+    }
+    if covariate is not None:
+        scores[f"u{len(cells)}"] = t[_P + "ex"].sum()
+    per_cluster = t.group_by(cluster).aggregate(**scores)
+    r = len(scores)
+    prods = {
+        f"m{a}_{b}": (per_cluster[f"u{a}"] * per_cluster[f"u{b}"]).sum()
+        for a in range(r)
+        for b in range(a, r)
+    }
+    row = per_cluster.aggregate(g=per_cluster.count(), **prods).execute().iloc[0]
+    meat = np.zeros((r, r))
+    for a in range(r):
+        for b in range(a, r):
+            meat[a, b] = meat[b, a] = float(row[f"m{a}_{b}"])
+    return int(row["g"]), meat
+
+
+@dataclass(frozen=True)
+class UnitPass:
+    n_units: int
+    max_rows_per_unit: int
+    units_per_cell: pd.Series  # index: cell bitmask
+    n_mixed: int  # units seen in more than one cell
+    mixed_examples: pd.DataFrame  # unit, factor levels, rows
+
+
+def unit_pass(table: ir.Table, *, unit: str, factors: Sequence[str]) -> UnitPass:
+    """Is every unit in exactly one arm? Rows per unit, and units per cell, in one query."""
+    cell = cell_expr(table, factors)
+    t = table.mutate(**{_P + "cell": cell})
+    per_unit = t.group_by(unit).aggregate(
+        lo=t[_P + "cell"].min(), hi=t[_P + "cell"].max(), rows=t.count()
+    )
+    summary = (
+        per_unit.group_by("lo")
+        .aggregate(
+            units=per_unit.count(),
+            mixed=(per_unit.lo != per_unit.hi).cast("int64").sum(),
+            max_rows=per_unit.rows.max(),
+        )
+        .execute()
+    )
+    n_mixed = int(summary["mixed"].sum())
+    examples = pd.DataFrame()
+    if n_mixed:
+        bad = (
+            per_unit.filter(per_unit.lo != per_unit.hi)
+            .select(unit)
+            .limit(config.get().example_rows)
+        )
+        arms = t.semi_join(bad, unit).group_by([unit, *factors]).aggregate(rows=t.count())
+        examples = arms.order_by([unit, *factors]).execute()
+    return UnitPass(
+        n_units=int(summary["units"].sum()),
+        max_rows_per_unit=int(summary["max_rows"].max()) if len(summary) else 0,
+        units_per_cell=summary.set_index("lo")["units"].astype("int64").sort_index(),
+        n_mixed=n_mixed,
+        mixed_examples=examples,
+    )
