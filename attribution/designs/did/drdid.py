@@ -175,6 +175,7 @@ def logit_mle(
     """
     names = list(names)
     _check_rank(x, w, names, what="the propensity-score (logit) model")
+    raw_moment = (x**2).T @ w
     beta = np.zeros(x.shape[1])
     eta = np.zeros(x.shape[0])
     loglik = _logit_loglik(d, eta, w)
@@ -183,10 +184,16 @@ def logit_mle(
         p = special.expit(eta)
         grad = x.T @ (w * (d - p))
         hess = x.T @ ((w * p * (1.0 - p))[:, None] * x)
-        try:
-            step = linalg.solve(hess, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            raise _separation_error(names, step) from None
+        # Separation shows up as fitted probabilities collapsing to 0/1: the information carried
+        # by a covariate (or by the whole design) vanishes relative to its raw second moment.
+        diag_h = np.diag(hess)
+        collapsed = diag_h < 1e-10 * raw_moment
+        scale_h = np.sqrt(np.clip(diag_h, np.finfo(float).tiny, None))
+        scaled = hess / np.outer(scale_h, scale_h)
+        eig = np.linalg.eigvalsh(scaled)
+        if collapsed.any() or not np.all(np.isfinite(eig)) or eig[0] < 1e-13 * eig[-1]:
+            raise _separation_error(names, step, collapsed)
+        step = linalg.solve(scaled, grad / scale_h, assume_a="pos") / scale_h
         scale = 1.0
         while True:
             cand = beta + scale * step
@@ -201,7 +208,7 @@ def logit_mle(
             if not np.all(np.isfinite(beta)):
                 break
             return beta, special.expit(eta)
-    raise _separation_error(names, step)
+    raise _separation_error(names, step, np.zeros(len(names), dtype=bool))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,9 +545,11 @@ def _logit_loglik(d: np.ndarray, eta: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (d * eta - np.logaddexp(0.0, eta))))
 
 
-def _separation_error(names: list[str], step: np.ndarray) -> EstimationError:
+def _separation_error(names: list[str], step: np.ndarray, collapsed: np.ndarray) -> EstimationError:
     big = np.abs(step)
-    if big.size and np.all(np.isfinite(big)) and big.max() > 0:
+    if collapsed.any():
+        bad = [names[j] for j in np.flatnonzero(collapsed)]
+    elif big.size and np.all(np.isfinite(big)) and big.max() > 0:
         bad = [names[j] for j in np.flatnonzero(big >= 0.1 * big.max())]
     else:
         bad = list(names)
