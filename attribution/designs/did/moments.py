@@ -1,0 +1,277 @@
+"""Cohort × period sufficient statistics for Callaway & Sant'Anna without covariates, in the engine.
+
+Without covariates every 2×2 estimator of R `did` (dr, ipw, reg) reduces to a difference of
+weighted means, and each unit's influence function is an affine function of its outcome vector
+whose coefficients depend only on the unit's cohort. So with a per-unit feature vector
+
+    balanced panel:    z_i = (w_i Y_i1, ..., w_i Y_iT, w_i, 1)
+    unbalanced panel:  z_i = (w_i p_i1 Y_i1, ..., w_i p_iT Y_iT, w_i p_i1, ..., w_i p_iT, w_i, 1)
+
+(p_it = 1 when unit i is observed in period t) the influence function of unit i in cohort h is
+``M_h z_i``, and Σ_i IF_i IF_i' = Σ_h M_h (Σ_{i∈h} z_i z_i') M_h' is exact from the per-cohort
+second moments ``Z_h = Σ_{i∈h} z_i z_i'`` computed here. Cluster-robust variances need only the
+per-(cluster, cohort) first moments ``Σ z_i``.
+
+Outcomes are centred per period (by the period mean) before the moments are formed: the estimators
+are invariant to that shift and it keeps the second moments free of cancellation error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+
+from attribution.designs.did.panel import DidPanel
+
+__all__ = ["CohortMoments", "cohort_moments"]
+
+
+@dataclass(frozen=True)
+class CohortMoments:
+    """Per-cohort moments of z (see module docstring); cohort label 0 = never treated."""
+
+    periods: np.ndarray  # (T,)
+    cohorts: np.ndarray  # (H,) cohort labels, 0 first if present
+    n_units: np.ndarray  # (H,) units per cohort
+    first: np.ndarray  # (H, D) Σ z
+    second: np.ndarray  # (H, D, D) Σ z z'
+    balanced: bool
+    cluster_first: np.ndarray | None = None  # (C, H, D) Σ z per cluster and cohort
+    cluster_units: np.ndarray | None = None  # (C,) units per cluster
+
+    @property
+    def n(self) -> int:
+        return int(self.n_units.sum())
+
+    @property
+    def dim(self) -> int:
+        return self.first.shape[1]
+
+    def col_y(self, t: int) -> int:
+        """Column of z holding w·Y (times presence) for period index t."""
+        return t
+
+    def col_w(self, t: int) -> int:
+        """Column of z holding w (times presence) for period index t."""
+        return len(self.periods) if self.balanced else len(self.periods) + t
+
+    @property
+    def col_unit_w(self) -> int:
+        """Column of z holding the unit weight w."""
+        return self.dim - 2
+
+    @property
+    def col_one(self) -> int:
+        return self.dim - 1
+
+
+def _float(v: ir.Value) -> ir.Value:
+    return v.cast("float64")
+
+
+def cohort_moments(panel: DidPanel) -> CohortMoments:
+    """Aggregate the panel to cohort moments inside its engine (only small arrays come back)."""
+    t = panel.table
+    periods = panel.periods
+    T = len(periods)
+    w = _float(t[panel.weightsname]) if panel.weightsname else ibis.literal(1.0)
+    cols = {
+        "_id": t[panel.idname],
+        "_g": panel.cohort(t),
+        "_t": _float(t[panel.tname]),
+        "_y": _float(t[panel.yname]),
+        "_w": w,
+    }
+    if panel.clustervars:
+        cols["_c"] = t[panel.clustervars[0]]
+    rows = t.select(**cols)
+    # centre outcomes per period (exact invariance; numerically safer second moments)
+    centre = rows.group_by("_t").aggregate(_m=rows._y.mean()).execute()
+    shift = dict(zip(centre["_t"].astype(float), centre["_m"].astype(float), strict=True))
+    y_c = rows._y - ibis.cases(*[(rows._t == float(p), float(shift[p])) for p in periods])
+
+    unit_aggs: dict[str, ir.Value] = {"g": rows._g.max(), "w": rows._w.max()}
+    for k, p in enumerate(periods):
+        here = rows._t == float(p)
+        unit_aggs[f"y{k}"] = ibis.ifelse(here, rows._w * y_c, 0.0).sum()
+        if not panel.balanced:
+            unit_aggs[f"p{k}"] = ibis.ifelse(here, rows._w, 0.0).sum()
+    if panel.clustervars:
+        unit_aggs["c"] = rows._c.max()
+    units = rows.group_by("_id").aggregate(**unit_aggs)
+
+    znames = [f"y{k}" for k in range(T)]
+    if not panel.balanced:
+        znames += [f"p{k}" for k in range(T)]
+    znames.append("w")
+    D = len(znames) + 1  # + the constant
+    aggs: dict[str, ir.Value] = {"n": units.count()}
+    for a, na in enumerate(znames):
+        aggs[f"s{a}"] = units[na].sum()
+        for b in range(a, len(znames)):
+            aggs[f"q{a}_{b}"] = (units[na] * units[znames[b]]).sum()
+    res = units.group_by("g").aggregate(**aggs).order_by("g").execute()
+
+    H = len(res)
+    cohorts = res["g"].to_numpy(float)
+    n_units = res["n"].to_numpy(np.int64)
+    first = np.zeros((H, D))
+    second = np.zeros((H, D, D))
+    m = len(znames)
+    for a in range(m):
+        first[:, a] = res[f"s{a}"].to_numpy(float)
+        for b in range(a, m):
+            v = res[f"q{a}_{b}"].to_numpy(float)
+            second[:, a, b] = v
+            second[:, b, a] = v
+    first[:, m] = n_units
+    second[:, :m, m] = first[:, :m]
+    second[:, m, :m] = first[:, :m]
+    second[:, m, m] = n_units
+
+    cluster_first = cluster_units = None
+    if panel.clustervars:
+        caggs: dict[str, ir.Value] = {"n": units.count()}
+        for a, na in enumerate(znames):
+            caggs[f"s{a}"] = units[na].sum()
+        cres = units.group_by(["c", "g"]).aggregate(**caggs).execute()
+        labels, c_idx = np.unique(cres["c"].to_numpy(), return_inverse=True)
+        h_idx = np.searchsorted(cohorts, cres["g"].to_numpy(float))
+        cluster_first = np.zeros((len(labels), H, D))
+        for a in range(m):
+            cluster_first[c_idx, h_idx, a] = cres[f"s{a}"].to_numpy(float)
+        cn = cres["n"].to_numpy(float)
+        cluster_first[c_idx, h_idx, m] = cn
+        cluster_units = np.bincount(c_idx, weights=cn, minlength=len(labels))
+    return CohortMoments(
+        periods=np.asarray(periods, float),
+        cohorts=cohorts,
+        n_units=n_units,
+        first=first,
+        second=second,
+        balanced=panel.balanced,
+        cluster_first=cluster_first,
+        cluster_units=cluster_units,
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# Influence-function representations (what aggte needs from att_gt)
+# -------------------------------------------------------------------------------------------------
+#
+# Both classes hold the influence functions of K estimates (att_gt cells, or aggregations of them)
+# on R `did`'s scale: estimate - truth ≈ mean_i IF_i over all n units, so Var = Σ_i IF_i IF_i' / n².
+# `combine` maps them linearly, IF_new = A IF + w_i U[cohort_i] + v, which covers every aggregation
+# of R `did`'s aggte including the terms for estimated cohort-share weights.
+
+
+def _psd_draws(V: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """(n_draws, K) Gaussian draws with covariance V (V may be singular)."""
+    vals, vecs = np.linalg.eigh((V + V.T) / 2)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    z = np.random.default_rng(seed).standard_normal((n_draws, V.shape[0]))
+    return z @ root.T
+
+
+@dataclass(frozen=True)
+class AffineInfluence:
+    """IF_i = M[h_i] @ z_i for unit i in cohort h_i, with the cohort moments of z (no unit rows)."""
+
+    M: np.ndarray  # (H, K, D)
+    moments: CohortMoments
+
+    @property
+    def n(self) -> int:
+        return self.moments.n
+
+    @property
+    def cohorts(self) -> np.ndarray:
+        return self.moments.cohorts
+
+    @property
+    def cohort_weight(self) -> np.ndarray:
+        """Share of the (weighted) units in each cohort: R `did`'s pg = mean(w 1{G = g})."""
+        w = self.moments.first[:, self.moments.col_unit_w]
+        return w / w.sum()
+
+    @property
+    def mean_weight(self) -> float:
+        return float(self.moments.first[:, self.moments.col_unit_w].sum() / self.n)
+
+    def combine(
+        self, A: np.ndarray, U: np.ndarray | None = None, v: np.ndarray | None = None
+    ) -> AffineInfluence:
+        M = np.einsum("jk,hkd->hjd", A, self.M)
+        if U is not None:  # U is per normalised weight w_i / mean(w)
+            M[:, :, self.moments.col_unit_w] += U / self.mean_weight
+        if v is not None:
+            M[:, :, self.moments.col_one] += v[None, :]
+        return AffineInfluence(M=M, moments=self.moments)
+
+    def vcov(self, *, cluster: bool = False) -> np.ndarray:
+        """Var of the estimates: Σ_i IF_i IF_i' / n², or R `did`'s cluster version (see `att_gt`)."""
+        m = self.moments
+        if cluster and m.cluster_first is not None:
+            S = np.einsum("hkd,chd->ck", self.M, m.cluster_first)
+            bar = S / m.cluster_units[:, None]
+            return bar.T @ bar / len(m.cluster_units) ** 2
+        V = np.einsum("hkd,hde,hje->kj", self.M, m.second, self.M)
+        return V / self.n**2
+
+
+@dataclass(frozen=True)
+class UnitInfluence:
+    """Explicit unit-level influence functions (the covariate path, where the data were pulled)."""
+
+    IF: np.ndarray  # (n, K)
+    cohort_index: np.ndarray  # (n,) index into `cohorts`
+    cohorts: np.ndarray  # (H,)
+    weights: np.ndarray  # (n,) unit weights (raw)
+    cluster: np.ndarray | None = None  # (n,) cluster codes
+
+    @property
+    def n(self) -> int:
+        return int(self.IF.shape[0])
+
+    @property
+    def cohort_weight(self) -> np.ndarray:
+        w = np.bincount(self.cohort_index, weights=self.weights, minlength=len(self.cohorts))
+        return w / w.sum()
+
+    def combine(
+        self, A: np.ndarray, U: np.ndarray | None = None, v: np.ndarray | None = None
+    ) -> UnitInfluence:
+        IF = self.IF @ A.T
+        if U is not None:
+            wn = self.weights / self.weights.mean()
+            IF = IF + wn[:, None] * U[self.cohort_index]
+        if v is not None:
+            IF = IF + v[None, :]
+        return UnitInfluence(
+            IF=IF,
+            cohort_index=self.cohort_index,
+            cohorts=self.cohorts,
+            weights=self.weights,
+            cluster=self.cluster,
+        )
+
+    def vcov(self, *, cluster: bool = False) -> np.ndarray:
+        if cluster and self.cluster is not None:
+            codes, inv = np.unique(self.cluster, return_inverse=True)
+            counts = np.bincount(inv).astype(float)
+            S = np.zeros((len(codes), self.IF.shape[1]))
+            np.add.at(S, inv, self.IF)
+            bar = S / counts[:, None]
+            return bar.T @ bar / len(codes) ** 2
+        return self.IF.T @ self.IF / self.n**2
+
+
+Influence = AffineInfluence | UnitInfluence
+
+
+def gaussian_multiplier_draws(V: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """Bootstrap deviations (n_draws, K) of the estimates, drawn N(0, V) (see `att_gt` notes)."""
+    return _psd_draws(V, n_draws, seed)
