@@ -525,10 +525,25 @@ def _check_rank(x: np.ndarray, wt: np.ndarray, names: list[str], *, what: str) -
     rank = int(np.sum(diag > _RANK_TOL * diag[0])) if diag.size and diag[0] > 0 else 0
     if rank < p:
         bad = [names[j] for j in piv[rank:]]
+        # Express each redundant column through the kept ones to name its partners.
+        coef = linalg.solve_triangular(r[:rank, :rank], r[:rank, rank:]) if rank else None
+        links = []
+        for k, name in enumerate(bad):
+            partners = (
+                [names[piv[i]] for i in np.flatnonzero(np.abs(coef[:, k]) > 1e-8)]
+                if coef is not None
+                else []
+            )
+            links.append(
+                f"{name!r} = combination of {', '.join(repr(q) for q in partners)}"
+                if partners
+                else f"{name!r} has no variation"
+            )
         raise EstimationError(
-            f"covariates are collinear (or constant) in {what}: the design has rank {rank} < {p}",
+            f"covariates are collinear (or constant) in {what}: the design has rank {rank} < {p} "
+            f"({'; '.join(links)})",
             columns=bad,
-            fix=f"drop {', '.join(repr(b) for b in bad)} or the covariates they duplicate",
+            fix=f"drop {', '.join(repr(b) for b in bad)} (or the covariates it duplicates)",
         )
 
 

@@ -340,6 +340,8 @@ def test_collinear_covariates_are_named(panel: dict, method: str) -> None:
     with pytest.raises(EstimationError, match="collinear") as err:
         _call(panel, x=x, names=names, method=method)
     assert len(err.value.columns) == 1 and err.value.columns[0] in {"a", "b", "dup"}
+    others = {"a", "b", "dup"} - set(err.value.columns)
+    assert all(repr(o) in str(err.value) for o in others)
 
 
 def test_covariate_constant_among_comparison_units(panel: dict) -> None:
