@@ -966,8 +966,18 @@ def _run_table_check(
 
 def _constant_within(t: ir.Table, check: TableCheck, n_ex: int) -> CheckResult:
     within, cols = list(check.within), list(check.columns)
-    groups = t.group_by(within).aggregate(**{f"__n{i}": t[c].nunique() for i, c in enumerate(cols)})
-    bad = groups.filter(ibis.or_(*[groups[f"__n{i}"] > 1 for i in range(len(cols))]))
+
+    def varies(c: str) -> ir.BooleanValue:
+        # min != max is far cheaper than a per-group count distinct; both ignore NULLs
+        col = t[c]
+        if col.type().is_boolean():
+            return col.nunique() > 1
+        return col.min() != col.max()
+
+    groups = t.group_by(within).aggregate(
+        **{f"__v{i}": varies(c).fill_null(False) for i, c in enumerate(cols)}
+    )
+    bad = groups.filter(ibis.or_(*[groups[f"__v{i}"] for i in range(len(cols))]))
     count = _as_int(bad.count().execute())
     examples = pd.DataFrame()
     if count:

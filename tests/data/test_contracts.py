@@ -118,9 +118,15 @@ def eng(request, duckdb_backend):
     """pandas and DuckDB (Spark gets one dedicated test below, to keep the suite fast)."""
     if request.param == "pandas":
         return lambda frame: frame
-    from tests.conftest import put
+    return lambda frame: _put(duckdb_backend, frame)
 
-    return lambda frame: put(duckdb_backend, frame)
+
+_names = itertools.count()
+
+
+def _put(backend, frame: pd.DataFrame):
+    """Copy `frame` into `backend` as a fresh table (so the checks run on a real engine table)."""
+    return backend.create_table(f"contract_t{next(_names)}", frame, overwrite=True)
 
 
 def failing(report: ContractReport) -> dict[str, int]:
@@ -507,6 +513,11 @@ def test_reference_errors():
         validate(frame, "launch_log", references=[panel_frame()])  # type: ignore[arg-type]
     a, b = ibis.duckdb.connect(), ibis.duckdb.connect()
     try:
+        # a pandas reference joins with a DuckDB table
+        mixed = validate(
+            a.create_table("l0", frame), "launch_log", references={"surface_panel": panel_frame()}
+        )
+        assert mixed.passed and not mixed["unit_in_surface_panel"].skipped
         with pytest.raises(DataError, match="different engines"):
             validate(
                 a.create_table("l", frame),
@@ -643,9 +654,7 @@ def test_two_million_rows_stay_in_duckdb(monkeypatch):
 
 @pytest.mark.spark
 def test_factorial_contract_on_spark(spark_backend):
-    from tests.conftest import put
-
-    good = put(spark_backend, factorial_frame(n=24))
+    good = _put(spark_backend, factorial_frame(n=24))
     report = validate(good, "factorial_experiment")
     assert report.passed and report.backend == "pyspark"
     frame = factorial_frame(n=24)
@@ -655,7 +664,7 @@ def test_factorial_contract_on_spark(spark_backend):
     moved = frame.iloc[[3]].copy()
     moved["K"] = np.int8(1 - moved["K"].iloc[0])
     frame = pd.concat([frame, moved], ignore_index=True)
-    report = validate(put(spark_backend, frame), "factorial_experiment", raise_on_failure=False)
+    report = validate(_put(spark_backend, frame), "factorial_experiment", raise_on_failure=False)
     assert failing(report) == {
         "engagement.finite": 1,
         "pre_engagement.not_null": 1,
