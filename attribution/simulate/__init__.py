@@ -5,8 +5,9 @@
 >>> sim.table().head(); sim.truth.effects; sim.truth.shapley
 
 Scenarios: `factorial_experiment` (E, R, K randomised per user), `staggered_rollout` (market ×
-surface panel with staggered launches), `single_market_launch` (factor-model panel for synthetic
-control), `observational_exposure` (confounded continuous exposure). The model is described in
+surface panel with staggered launches; `components=("K",)` for a single-treatment panel),
+`single_market_launch` (factor-model panel for synthetic control), `observational_exposure`
+(confounded continuous exposure). The recommender model is described in
 `attribution.simulate.model`.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from attribution.simulate.factorial import factorial_experiment
 from attribution.simulate.model import ComponentEffects
+from attribution.simulate.observational import observational_exposure
+from attribution.simulate.panels import single_market_launch, staggered_rollout
 from attribution.simulate.truth import GroundTruth, Simulation
 
 __all__ = [
@@ -21,4 +24,7 @@ __all__ = [
     "GroundTruth",
     "Simulation",
     "factorial_experiment",
+    "observational_exposure",
+    "single_market_launch",
+    "staggered_rollout",
 ]
