@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from attribution import config
-from attribution.data.checks import duplicated_keys, is_infinite
+from attribution.data.checks import duplicated_keys, is_infinite, is_missing
 from attribution.data.engine import as_table
 from attribution.errors import ContractViolation, DataError, OptionError
 from attribution.results import to_jsonable
@@ -511,8 +511,13 @@ def _parse_check(item: Any, where: str, source: str | None, known: Any) -> Table
         if key not in item:
             raise _bad(f"{where}.{key}", "is required but missing", f"add '{key}:'", source)
     cid, kind = item["id"], item["kind"]
-    if not isinstance(cid, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", cid):
-        raise _bad(f"{where}.id", f"must be an identifier, got {cid!r}", "e.g. id: one_arm", source)
+    if not isinstance(cid, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", cid):
+        raise _bad(
+            f"{where}.id",
+            f"must be an identifier without dots (those are column rules), got {cid!r}",
+            "e.g. id: one_arm_per_user",
+            source,
+        )
     if kind not in CHECK_KINDS:
         raise _bad(
             f"{where}.kind",
@@ -844,7 +849,7 @@ def validate(
         examples = pd.DataFrame()
         if n_bad:
             show = list(dict.fromkeys([*[k for k in key_cols if k != name], name]))
-            examples = t.filter(pred).select(*show).limit(n_ex).execute()
+            examples = t.filter(pred).select(*show).order_by(show).limit(n_ex).execute()
         add(CheckResult(cid, rule, (name,), n_bad == 0, n_bad, msg, examples))
     for cid, rule, name, msg in skipped_cols:
         add(CheckResult(cid, rule, (name,), True, 0, msg, skipped=True))
@@ -892,7 +897,8 @@ def _column_rules(col: ColumnSpec) -> list[tuple[str, str]]:
 def _predicate(rule: str, col: ColumnSpec, c: ir.Column) -> ir.BooleanValue:
     """True on rows that break `rule` (NULL-safe: never NULL)."""
     floating = c.type().is_floating()
-    absent = (c.isnull() | c.isnan()) if floating else c.isnull()
+    # NULL, or NaN in a floating column (is_infinite(NULL) is NULL, hence the fill)
+    absent = is_missing(c) & ~is_infinite(c).fill_null(False)
     if rule == "not_null":
         pred = absent
     elif rule == "finite":

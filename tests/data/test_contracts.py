@@ -240,6 +240,7 @@ MALFORMED = [
     (_with(checks={"id": "a"}), "'checks'"),
     (_with(checks=[{"kind": "min_rows", "min_rows": 1}]), "'checks[0].id'"),
     (_with(checks=[{"id": "a", "kind": "teleport"}]), "'checks[0].kind'"),
+    (_with(checks=[{"id": "x.type", "kind": "min_rows", "min_rows": 1}]), "'checks[0].id'"),
     (_with(checks=[{"id": "a", "kind": "min_rows", "min_rows": 1, "cols": 1}]), "'checks[0].cols'"),
     (_with(checks=[{"id": "a", "kind": "min_rows"}]), "'checks[0].min_rows'"),
     (_with(checks=[{"id": "a", "kind": "min_rows", "min_rows": -1}]), "'checks[0].min_rows'"),
