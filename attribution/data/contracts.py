@@ -14,6 +14,7 @@ The report's contract name and version go into an estimate's provenance::
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
 import os
@@ -652,6 +653,8 @@ class ContractReport:
     n_rows: int
     checks: tuple[CheckResult, ...]
     backend: str = "memory"
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    """Contract column name → the table's column name, where they differ."""
 
     @property
     def passed(self) -> bool:
@@ -692,6 +695,7 @@ class ContractReport:
             "version": self.version,
             "n_rows": int(self.n_rows),
             "backend": self.backend,
+            "column_map": dict(self.column_map),
             "passed": self.passed,
             "n_failed": len(self.failures),
             "checks": [c.to_dict() for c in self.checks],
@@ -709,6 +713,9 @@ class ContractReport:
             + (f", {n_skip} skipped" if n_skip else "")
         )
         lines = [head]
+        if self.column_map:
+            mapped = ", ".join(f"{k} = table column {v!r}" for k, v in self.column_map.items())
+            lines.append(f"  columns mapped: {mapped}")
         for c in self.checks:
             if only_failures and c.passed:
                 continue
@@ -764,17 +771,29 @@ def validate(
     *,
     raise_on_failure: bool = True,
     references: Mapping[str, Any] | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ContractReport:
     """Check `table` (pandas DataFrame, Ibis table or file path) against a data contract.
 
     Every rule runs in the engine that holds the table; only counts and at most
     ``config.example_rows`` example rows per failed check come back. Missing or mistyped columns
     are reported as failed checks. `references` maps a table name used by a ``reference`` check
-    to that table (same engine); reference checks without it are skipped.
+    to that table (same engine); reference checks without it are skipped. `columns` maps
+    contract column names to the table's own names where they differ (designs take column names
+    as arguments), e.g. ``columns={"engagement": "watch_time"}``; check ids keep the contract's
+    names, example rows show the table's.
     Raises ContractViolation (carrying the report) if a check fails and `raise_on_failure`.
     """
     spec = load_contract(contract)
     t = as_table(table)
+    column_map = _check_column_map(columns, spec, t)
+    if column_map:
+        names = t.schema()
+        # a contract column mapped to an absent table column is missing, even if the table
+        # happens to have a column with the contract's name
+        shadowed = [k for k, v in column_map.items() if v not in names and k in names]
+        t = t.drop(*shadowed) if shadowed else t
+        t = t.rename({k: v for k, v in column_map.items() if v in names})
     if references is not None and not isinstance(references, Mapping):
         raise OptionError(
             f"references must map table names to tables, got {type(references).__name__}",
@@ -803,7 +822,8 @@ def validate(
                     columns=(col.name,),
                     passed=False,
                     n_failing=1,
-                    message=f"column {col.name!r} is missing (table has {list(schema.names)})",
+                    message=f"column {_shown(col.name, column_map)} is missing "
+                    f"(table has {[_table_name(n, column_map) for n in schema.names]})",
                 )
             )
             continue
@@ -873,12 +893,72 @@ def validate(
         contract=spec.name,
         version=spec.version,
         n_rows=n_rows,
-        checks=tuple(results[i] for i in order),
+        checks=tuple(_unmap(results[i], column_map) for i in order),
         backend=_backend(t),
+        column_map=column_map,
     )
     if raise_on_failure and not report.passed:
         raise ContractViolation(report)
     return report
+
+
+def _check_column_map(
+    columns: Mapping[str, str] | None, spec: Contract, t: ir.Table
+) -> dict[str, str]:
+    """Validate `columns=` (contract name → table name); identity entries are dropped."""
+    if columns is None:
+        return {}
+    if not isinstance(columns, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise OptionError(
+            "columns must map contract column names to the table's column names (text to text)",
+            fix='e.g. columns={"engagement": "watch_time"}',
+        )
+    unknown = [k for k in columns if k not in spec.column_names]
+    if unknown:
+        raise OptionError(
+            f"columns= names {unknown}, which contract {spec.name!r} does not declare",
+            columns=unknown,
+            fix=f"the contract's columns are {list(spec.column_names)}",
+        )
+    mapping = {k: v for k, v in columns.items() if k != v}
+    targets = list(mapping.values())
+    if len(set(targets)) != len(targets):
+        raise OptionError(
+            "columns= maps two contract columns to the same table column",
+            columns=sorted({v for v in targets if targets.count(v) > 1}),
+            fix="map each contract column to its own table column",
+        )
+    schema = t.schema()
+    clash = [k for k, v in mapping.items() if k in schema and v in schema and k not in targets]
+    if clash:
+        raise OptionError(
+            f"the table already has column(s) {clash} besides the ones mapped onto them",
+            columns=clash,
+            fix="drop or rename the table's own column(s) first, or remove them from columns=",
+        )
+    return mapping
+
+
+def _shown(name: str, column_map: Mapping[str, str]) -> str:
+    if name in column_map:
+        return f"{column_map[name]!r} (contract column {name!r})"
+    return repr(name)
+
+
+def _table_name(name: str, column_map: Mapping[str, str]) -> str:
+    return column_map.get(name, name)
+
+
+def _unmap(res: CheckResult, column_map: Mapping[str, str]) -> CheckResult:
+    """Show example rows under the table's own column names."""
+    if not column_map or res.examples.empty:
+        return res
+    back = {k: v for k, v in column_map.items() if k in res.examples.columns}
+    if not back:
+        return res
+    return dataclasses.replace(res, examples=res.examples.rename(columns=back))
 
 
 def _column_rules(col: ColumnSpec) -> list[tuple[str, str]]:

@@ -675,3 +675,58 @@ def test_factorial_contract_on_spark(spark_backend):
     }
     assert report["engagement.finite"].examples["user_id"].tolist() == [1]
     assert report["one_arm_per_user"].examples["user_id"].tolist() == [4, 4]
+
+
+# ------------------------------------------------------------------------------------------
+# users' own column names
+# ------------------------------------------------------------------------------------------
+
+
+def test_columns_map_contract_names_to_the_tables_names(eng):
+    frame = factorial_frame().rename(columns={"engagement": "watch_time", "user_id": "uid"})
+    mapping = {"engagement": "watch_time", "user_id": "uid"}
+    report = validate(eng(frame), "factorial_experiment", columns=mapping)
+    assert report.passed and report.column_map == mapping
+    assert "engagement = table column 'watch_time'" in report.to_text()
+    frame.loc[2, "watch_time"] = -1.0
+    report = validate(eng(frame), "factorial_experiment", columns=mapping, raise_on_failure=False)
+    assert failing(report) == {"engagement.range": 1}
+    assert report["engagement.range"].examples.to_dict("records") == [
+        {"uid": 3, "watch_time": -1.0}
+    ]
+    # without the map the renamed columns are missing
+    plain = validate(eng(frame), "factorial_experiment", raise_on_failure=False)
+    assert {"engagement.present", "user_id.present"} <= set(failing(plain))
+
+
+def test_columns_map_to_an_absent_column_is_reported_missing():
+    frame = factorial_frame()  # has 'engagement' but not 'watch_time'
+    report = validate(
+        frame, "factorial_experiment", columns={"engagement": "watch_time"}, raise_on_failure=False
+    )
+    assert failing(report) == {"engagement.present": 1}
+    assert "'watch_time' (contract column 'engagement') is missing" in report.failures[0].message
+
+
+@pytest.mark.parametrize(
+    ("columns", "match"),
+    [
+        ({"nope": "x"}, "does not declare"),
+        ({"E": "flag", "R": "flag"}, "same table column"),
+        ({"engagement": "pre_engagement"}, "already has column"),
+        (["engagement"], "must map"),
+        ({"engagement": 3}, "must map"),
+    ],
+)
+def test_bad_columns_map(columns, match):
+    with pytest.raises(OptionError, match=match):
+        validate(factorial_frame(), "factorial_experiment", columns=columns)
+
+
+def test_columns_map_can_swap_names():
+    frame = factorial_frame().rename(columns={"E": "R", "R": "E"})
+    frame["E"] = frame["E"].astype("float64")  # table's E (the contract's R) is mistyped
+    report = validate(
+        frame, "factorial_experiment", columns={"E": "R", "R": "E"}, raise_on_failure=False
+    )
+    assert failing(report) == {"R.type": 1}
