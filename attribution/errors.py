@@ -9,6 +9,7 @@ Hierarchy::
       DesignError          the table is fine but the design cannot be estimated from it
       OptionError          an option value outside its vocabulary or range
       EstimationError      the numerics failed (singular matrix, optimiser did not converge)
+      ReportError          a report notebook failed to execute or render
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "DesignError",
     "EstimationError",
     "OptionError",
+    "ReportError",
 ]
 
 
@@ -114,3 +116,7 @@ class EstimationError(AttributionError, RuntimeError):
 
 def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+class ReportError(AttributionError, RuntimeError):
+    """A report template failed to execute or render; the message carries the failing cell's error."""

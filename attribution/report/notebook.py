@@ -1,0 +1,99 @@
+"""Execute a parameterised notebook template headless (papermill) and render it to self-contained HTML.
+
+The HTML uses nbconvert's `basic` template (no CDN scripts) inside our own page, with code cells hidden and
+figures embedded as data URIs, so a report opens offline and can be mailed as one file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+
+from attribution.errors import ReportError
+from attribution.report.io import atomic_write_bytes, atomic_write_text
+
+__all__ = ["execute_notebook", "notebook_template", "render_html"]
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("attribution.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+)
+
+
+def notebook_template(name: str) -> Path:
+    """Path of ``notebooks/<name>.ipynb`` (override the folder with ATTRIBUTION_NOTEBOOKS_DIR)."""
+    folder = Path(
+        os.environ.get(
+            "ATTRIBUTION_NOTEBOOKS_DIR", Path(__file__).resolve().parents[2] / "notebooks"
+        )
+    )
+    path = folder / f"{name}.ipynb"
+    if not path.exists():
+        available = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.exists() else []
+        raise ReportError(
+            f"notebook template {name!r} not found in {folder}",
+            fix=f"available templates: {available}; or set ATTRIBUTION_NOTEBOOKS_DIR",
+        )
+    return path
+
+
+def execute_notebook(
+    template: Path,
+    out_ipynb: Path,
+    *,
+    parameters: Mapping[str, Any],
+    cwd: Path | None = None,
+    timeout: int = 1800,
+) -> nbformat.NotebookNode:
+    """Run `template` with `parameters` injected; write the executed notebook atomically to `out_ipynb`."""
+    import papermill as pm
+
+    out_ipynb = Path(out_ipynb)
+    out_ipynb.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / out_ipynb.name
+        try:
+            pm.execute_notebook(
+                str(template),
+                str(scratch),
+                parameters=dict(parameters),
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(cwd) if cwd else None,
+                execution_timeout=timeout,
+            )
+        except pm.PapermillExecutionError as exc:
+            raise ReportError(
+                f"report notebook {template.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+                fix=f"open the partially executed notebook for the traceback: {out_ipynb}",
+            ) from exc
+        finally:
+            if scratch.exists():
+                atomic_write_bytes(out_ipynb, scratch.read_bytes())
+    return nbformat.read(out_ipynb, as_version=4)
+
+
+def render_html(
+    notebook: nbformat.NotebookNode, out_html: Path, *, title: str, footer: str = ""
+) -> Path:
+    """Self-contained HTML (no external scripts), code hidden, written atomically."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        anchor_link_text="",
+    )
+    body, _ = exporter.from_notebook_node(notebook)
+    page = _TEMPLATES.get_template("page.html.j2").render(
+        title=title, body=jinja2.utils.markupsafe.Markup(body), footer=footer
+    )
+    return atomic_write_text(out_html, page)

@@ -1,0 +1,85 @@
+"""The demo study end to end: simulate → contract → notebook → HTML report → memo, on a small run."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from attribution.cli import main
+from attribution.errors import ReportError
+from attribution.report.notebook import notebook_template
+
+N_USERS = 20_000
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert (
+        main(["demo", "--out", str(out), "--n-users", str(N_USERS), "--seed", "7", "--quiet"]) == 0
+    )
+    return out
+
+
+def test_demo_writes_every_artifact(demo_dir: Path) -> None:
+    for name in (
+        "report.html",
+        "report.ipynb",
+        "memo.md",
+        "memo.html",
+        "results.json",
+        "data/demo.duckdb",
+        "data/truth.json",
+    ):
+        assert (demo_dir / name).stat().st_size > 0, name
+    assert not list(demo_dir.glob("**/*.tmp")), "no temporary files left behind"
+
+
+def test_report_html_is_self_contained_and_complete(demo_dir: Path) -> None:
+    html = (demo_dir / "report.html").read_text()
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', html), (
+        "the report must load nothing remote"
+    )
+    assert html.count("data:image/png;base64") >= 2  # Shapley waterfall + interaction plot
+    for heading in (
+        "Data contract",
+        "Effects",
+        "Shapley split",
+        "Interactions",
+        "Sample-ratio check",
+        "truth",
+        "Provenance",
+    ):
+        assert heading in html, heading
+    assert "Traceback" not in html and "Error" not in html
+
+
+def test_memo_states_the_same_numbers_as_results(demo_dir: Path) -> None:
+    results = json.loads((demo_dir / "results.json").read_text())
+    memo = (demo_dir / "memo.md").read_text()
+    assert f"{results['total']['pct']:+.2f}%" in memo
+    for row in results["shapley"]:
+        assert f"| {row['component']} | {row['estimate']:+.3f} |" in memo
+        assert row["verdict"] in memo
+    shapley_sum = sum(r["estimate"] for r in results["shapley"])
+    assert shapley_sum == pytest.approx(results["total"]["estimate"], rel=1e-12)
+    assert "Simulation check" in memo and results["truth_text"] in memo
+    assert results["result"]["provenance"]["data"]["n_rows"] == N_USERS
+
+
+def test_demo_estimates_cover_the_simulator_truth(demo_dir: Path) -> None:
+    results = json.loads((demo_dir / "results.json").read_text())
+    truth = json.loads((demo_dir / "data" / "truth.json").read_text())
+    cmp = results["truth_comparison"]
+    assert len(cmp) == 7 + 3 + 1
+    assert {r["term"]: r["truth"] for r in cmp if r["kind"] == "shapley"} == truth["shapley"]
+    # 11 intervals at 95%: allow one miss; more would mean the estimator or the truth is off.
+    assert sum(r["covered"] for r in cmp) >= 10
+
+
+def test_unknown_template_is_a_typed_error() -> None:
+    with pytest.raises(ReportError, match="factorial_report"):
+        notebook_template("no_such_report")
