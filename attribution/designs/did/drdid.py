@@ -320,7 +320,7 @@ def _reg_rc(
     inf_treat_pre = reg_treat_pre - w_treat_pre * a_tpre / m_tpre
     inf_treat_post = reg_treat_post - w_treat_post * a_tpost / m_tpost
     m1 = x.T @ w_cont / n / m_cont
-    inf_cont = reg_cont - w_cont * a_cont / m_cont + (alr_post - alr_pre) @ m1
+    inf_cont = reg_cont - w_cont * a_cont / m_cont + alr_post @ m1 - alr_pre @ m1
     return float(att), (inf_treat_post - inf_treat_pre) - inf_cont
 
 
@@ -467,8 +467,8 @@ def _dr_rc(
     inf_eff = (inf_eff1 - inf_eff2) - (inf_eff3 - inf_eff4)
     mom_post = colmean(w_d / means["d"] - w_dt1 / means["tpost"])
     mom_pre = colmean(w_d / means["d"] - w_dt0 / means["tpre"])
-    inf_or_post = (alr_t1 - alr_c1) @ mom_post
-    inf_or_pre = (alr_t0 - alr_c0) @ mom_pre
+    inf_or_post = alr_t1 @ mom_post - alr_c1 @ mom_post
+    inf_or_pre = alr_t0 @ mom_pre - alr_c0 @ mom_pre
     inf_or = inf_or_post - inf_or_pre
     return float(att), dr_att_inf_1 + inf_eff + inf_or
 
@@ -484,17 +484,32 @@ def _propensity(d: np.ndarray, x: np.ndarray, w: np.ndarray, names: list[str]) -
     return np.clip(ps, _PS_CLIP, 1.0 - _PS_CLIP)
 
 
-def _logit_alr(d: np.ndarray, ps: np.ndarray, x: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
-    """Asymptotic linear representation of the logit coefficients, (n, p): score @ (H / n)^-1."""
+class _Alr:
+    """Asymptotic linear representation of a nuisance estimator, kept in factored form.
+
+    Row i of the (n, p) representation is ``u_i * x_i' A`` (A = inverse of the scaled Hessian or
+    Gram matrix); ``alr @ m`` returns the n-vector ``u * (x @ (A @ m))`` without forming the matrix.
+    """
+
+    __slots__ = ("a", "u", "x")
+
+    def __init__(self, u: np.ndarray, x: np.ndarray, a: np.ndarray) -> None:
+        self.u, self.x, self.a = u, x, a
+
+    def __matmul__(self, m: np.ndarray) -> np.ndarray:
+        return self.u * (self.x @ (self.a @ m))
+
+
+def _logit_alr(d: np.ndarray, ps: np.ndarray, x: np.ndarray, w: np.ndarray, n: int) -> _Alr:
+    """Logit coefficients: score_i' (H / n)^-1 with score_i = w_i (d_i - ps_i) x_i."""
     info = x.T @ ((ps * (1.0 - ps) * w)[:, None] * x)
-    score = (w * (d - ps))[:, None] * x
-    return score @ (_inv_pd(info, "the propensity-score information matrix") * n)
+    return _Alr(w * (d - ps), x, _inv_pd(info, "the propensity-score information matrix") * n)
 
 
-def _ols_alr(resid: np.ndarray, x: np.ndarray, wt: np.ndarray, n: int) -> np.ndarray:
-    """Asymptotic linear representation of a weighted OLS fit, (n, p): (w e x) @ (X'WX / n)^-1."""
+def _ols_alr(resid: np.ndarray, x: np.ndarray, wt: np.ndarray, n: int) -> _Alr:
+    """Weighted OLS coefficients: w_i e_i x_i' (X'WX / n)^-1."""
     gram = x.T @ (wt[:, None] * x) / n
-    return (wt * resid)[:, None] * x @ _inv_pd(gram, "an outcome-regression Gram matrix")
+    return _Alr(wt * resid, x, _inv_pd(gram, "an outcome-regression Gram matrix"))
 
 
 def _wls(
