@@ -730,3 +730,24 @@ def test_columns_map_can_swap_names():
         frame, "factorial_experiment", columns={"E": "R", "R": "E"}, raise_on_failure=False
     )
     assert failing(report) == {"R.type": 1}
+
+
+# ------------------------------------------------------------------------------------------
+# the simulator writes tables that satisfy the contracts (tables.md is shared by both)
+# ------------------------------------------------------------------------------------------
+
+
+def test_simulated_tables_satisfy_their_contracts():
+    from attribution import simulate
+
+    fx = simulate.factorial_experiment(800, seed=5).table()
+    assert validate(fx, "factorial_experiment").passed
+    rollout = simulate.staggered_rollout(seed=5)
+    panel = rollout.table("surface_panel")
+    assert validate(panel, "surface_panel").passed
+    report = validate(
+        rollout.table("launch_log"), "launch_log", references={"surface_panel": panel}
+    )
+    assert report.passed and not report["unit_in_surface_panel"].skipped
+    assert validate(simulate.single_market_launch(seed=5).table(), "surface_panel").passed
+    assert validate(simulate.observational_exposure(500, seed=5).table(), "exposures").passed
