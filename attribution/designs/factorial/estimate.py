@@ -28,7 +28,6 @@ from scipy import stats
 
 __all__ = [
     "CellStats",
-    "Coefficients",
     "coefficients",
     "iid_vcov",
     "lenth_pse",
@@ -75,7 +74,8 @@ class CellStats:
         """Pooled within-cell OLS slope β = Σ SP_xy / Σ SS_x (0 without a covariate)."""
         if not self.has_covariate:
             return 0.0
-        return float(np.sum(self.sp_xy) / self.within_ss_x)
+        w = self.within_ss_x
+        return float(np.sum(self.sp_xy) / w) if w > 0 else float("nan")
 
     @property
     def overall_mean_x(self) -> float:
@@ -90,15 +90,6 @@ class CellStats:
         if self.has_covariate:
             rss -= float(np.sum(self.sp_xy)) ** 2 / self.within_ss_x
         return max(rss, 0.0)
-
-
-@dataclass(frozen=True)
-class Coefficients:
-    """θ = (α_c for each present cell [, β]) and its covariance."""
-
-    coef: np.ndarray
-    vcov: np.ndarray
-    df: float | None  # degrees of freedom of the t reference (None = normal)
 
 
 def _to_original(st: CellStats, v_new: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from attribution import config
-from attribution.data.checks import is_missing
+from attribution.data.checks import is_missing, require_complete
 
 __all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
 
@@ -80,7 +80,13 @@ def cell_pass(
     checked = [outcome, *([covariate] if covariate else []), *also_complete]
     for i, col in enumerate(checked):
         aggs[f"{_P}miss{i}"] = is_missing(table[col]).cast("int64").sum()
-    raw = table.group_by(list(factors)).aggregate(**aggs).execute()
+    try:
+        raw = table.group_by(list(factors)).aggregate(**aggs).execute()
+    except Exception:
+        # some engines refuse to aggregate ±inf (DuckDB: "VARPOP is out of range"); report the
+        # offending rows as a DataError, else re-raise the engine's own error
+        require_complete(table, checked, role="factorial")
+        raise
     missing = {col: int(raw[f"{_P}miss{i}"].fillna(0).sum()) for i, col in enumerate(checked)}
     frame = raw.drop(columns=[f"{_P}miss{i}" for i in range(len(checked))]).rename(
         columns=lambda c: c.removeprefix(_P)
@@ -223,7 +229,8 @@ def unit_pass(table: ir.Table, *, unit: str, factors: Sequence[str]) -> UnitPass
             .select(unit)
             .limit(config.get().example_rows)
         )
-        arms = t.semi_join(bad, unit).group_by([unit, *factors]).aggregate(rows=t.count())
+        sub = t.semi_join(bad, unit)
+        arms = sub.group_by([unit, *factors]).aggregate(rows=sub.count())
         examples = arms.order_by([unit, *factors]).execute()
     return UnitPass(
         n_units=int(summary["units"].sum()),

@@ -105,7 +105,9 @@ def test_four_factors_and_alpha() -> None:
 
 def test_cell_means_total_and_shapley_identity() -> None:
     frame = experiment(400, seed=3)
-    res = at.factorial(frame, outcome="engagement", factors=list(FACTORS), covariate="pre_engagement")
+    res = at.factorial(
+        frame, outcome="engagement", factors=list(FACTORS), covariate="pre_engagement"
+    )
     cells = res.cell_means
     raw = frame.groupby(["E", "R", "K"])["engagement"].agg(["size", "mean"])
     for row in cells.itertuples():
@@ -241,7 +243,10 @@ def test_quarter_fraction_defining_relation() -> None:
         for b in (0, 1):
             for c in (0, 1):
                 d, e = int(a == b), int(a == c)  # ±1 product: z_D = z_A z_B, z_E = z_A z_C
-                rows += [{"A": a, "B": b, "C": c, "D": d, "E": e, "y": float(a + 2 * b + r)} for r in (0, 1)]
+                rows += [
+                    {"A": a, "B": b, "C": c, "D": d, "E": e, "y": float(a + 2 * b + r)}
+                    for r in (0, 1)
+                ]
     res = at.factorial(pd.DataFrame(rows), outcome="y", factors=list("ABCDE"), vcov="iid")
     info = res.design_info
     assert info.fraction == 2 and info.resolution == 3
