@@ -235,6 +235,19 @@ def test_weights_are_scale_invariant_and_inputs_not_mutated() -> None:
     np.testing.assert_array_equal(a["x"], x)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_covariate_scale_does_not_matter(method: str) -> None:
+    """Rescaling a covariate (e.g. population in persons instead of millions) changes nothing."""
+    a = MAKER.simulate_panel(17, 400)
+    att, inf = drdid_panel(a["y1"], a["y0"], a["d"], a["x"], method=method)
+    for factor in (1e-9, 1e9):
+        x = a["x"].copy()
+        x[:, 2] *= factor
+        att2, inf2 = drdid_panel(a["y1"], a["y0"], a["d"], x, method=method)
+        assert att2 == pytest.approx(att, abs=1e-9)
+        np.testing.assert_allclose(inf2, inf, atol=1e-7 * np.abs(inf).max())
+
+
 def test_lists_are_accepted() -> None:
     a = MAKER.simulate_panel(16, 120)
     att, inf = drdid_panel(list(a["y1"]), list(a["y0"]), list(a["d"]), a["x"].tolist(), method="dr")
@@ -342,6 +355,13 @@ def test_collinear_covariates_are_named(panel: dict, method: str) -> None:
     assert len(err.value.columns) == 1 and err.value.columns[0] in {"a", "b", "dup"}
     others = {"a", "b", "dup"} - set(err.value.columns)
     assert all(repr(o) in str(err.value) for o in others)
+
+
+def test_all_zero_covariate_is_named(panel: dict) -> None:
+    x = np.column_stack([panel["x"], np.zeros(panel["d"].size)])
+    with pytest.raises(EstimationError, match="'zeros' has no variation") as err:
+        _call(panel, x=x, names=["(Intercept)", "a", "b", "c", "e", "zeros"], method="ipw")
+    assert err.value.columns == ("zeros",)
 
 
 def test_covariate_constant_among_comparison_units(panel: dict) -> None:
