@@ -138,23 +138,27 @@ def validate_did_panel(
     ex = config.get().example_rows
 
     # value rules on single rows: cohorts >= 0, weights >= 0
-    neg_g = t.filter(t[gname] < 0)
-    if int(neg_g.count().execute()):
+    neg = {"g": (t[gname] < 0).cast("int64").sum()}
+    if weightsname is not None:
+        neg["w"] = (t[weightsname] < 0).cast("int64").sum()
+    neg_counts = t.aggregate(**neg).execute().iloc[0]
+    if int(neg_counts["g"] or 0):
         raise DataError(
             f"negative treatment cohorts in {gname!r}",
             columns=[gname],
-            rows=neg_g.select(idname, tname, gname).limit(ex).execute(),
+            rows=t.filter(t[gname] < 0).select(idname, tname, gname).limit(ex).execute(),
             fix=f"{gname} must be the first treated period, or 0 for never-treated units",
         )
-    if weightsname is not None:
-        neg_w = t.filter(t[weightsname] < 0)
-        if int(neg_w.count().execute()):
-            raise DataError(
-                f"negative sampling weights in {weightsname!r}",
-                columns=[weightsname],
-                rows=neg_w.select(idname, tname, weightsname).limit(ex).execute(),
-                fix="weights must be >= 0",
-            )
+    if weightsname is not None and int(neg_counts["w"] or 0):
+        raise DataError(
+            f"negative sampling weights in {weightsname!r}",
+            columns=[weightsname],
+            rows=t.filter(t[weightsname] < 0)
+            .select(idname, tname, weightsname)
+            .limit(ex)
+            .execute(),
+            fix="weights must be >= 0",
+        )
 
     shape = check_panel(t, unit=idname, time=tname, require_balanced=False)
     periods = shape.periods.astype(float)
@@ -177,13 +181,29 @@ def validate_did_panel(
         per_unit_aggs[f"c{i}_n"] = t[c].nunique()
     units = t.group_by(idname).aggregate(**per_unit_aggs)
 
-    def _offenders(pred: ir.BooleanValue, cols: Sequence[str]) -> tuple[int, object]:
-        bad = units.filter(pred)
-        n = int(bad.count().execute())
+    t_first, t_last = float(periods[0]), float(periods[-1])
+    g = units.g_min.cast("float64")
+    early = (g > 0) & (g <= t_first + anticipation)
+    rules: dict[str, ir.BooleanValue] = {
+        "g_varies": units.g_min != units.g_max,
+        "short": units.n_periods < len(periods),
+        "early": early,
+    }
+    if weightsname is not None:
+        rules["w_varies"] = units.w_min != units.w_max
+    for i, _ in enumerate(clusters):
+        rules[f"c{i}_varies"] = units[f"c{i}_n"] > 1
+    summary = (
+        units.aggregate(**{k: v.cast("int64").sum() for k, v in rules.items()}).execute().iloc[0]
+    )
+
+    def _offenders(rule: str, cols: Sequence[str]) -> tuple[int, object]:
+        n = int(summary[rule] or 0)
+        bad = units.filter(rules[rule])
         rows = bad.select(idname, *cols).order_by(idname).limit(ex).execute() if n else None
         return n, rows
 
-    n_bad, rows = _offenders(units.g_min != units.g_max, ["g_min", "g_max"])
+    n_bad, rows = _offenders("g_varies", ["g_min", "g_max"])
     if n_bad:
         raise DataError(
             f"the treatment cohort {gname!r} changes within {n_bad:,} unit(s); it must be constant "
@@ -193,7 +213,7 @@ def validate_did_panel(
             fix=f"set {gname} to each unit's first treated period on every row of that unit",
         )
     if weightsname is not None:
-        n_bad, rows = _offenders(units.w_min != units.w_max, ["w_min", "w_max"])
+        n_bad, rows = _offenders("w_varies", ["w_min", "w_max"])
         if n_bad:
             raise DataError(
                 f"the weight {weightsname!r} changes within {n_bad:,} unit(s); DiD panel weights "
@@ -203,7 +223,7 @@ def validate_did_panel(
                 fix="use one weight per unit (e.g. its first-period value) on every row",
             )
     for i, c in enumerate(clusters):
-        n_bad, rows = _offenders(units[f"c{i}_n"] > 1, [f"c{i}_n"])
+        n_bad, rows = _offenders(f"c{i}_varies", [f"c{i}_n"])
         if n_bad:
             raise DataError(
                 f"the cluster variable {c!r} changes within {n_bad:,} unit(s); clusters must "
@@ -213,7 +233,7 @@ def validate_did_panel(
                 fix=f"cluster on a variable that is constant within each {idname}",
             )
     if not shape.balanced and not allow_unbalanced_panel:
-        n_bad, rows = _offenders(units.n_periods < len(periods), ["n_periods"])
+        n_bad, rows = _offenders("short", ["n_periods"])
         raise DataError(
             f"unbalanced panel: {n_bad:,} of {shape.n_units:,} units are not observed in all "
             f"{len(periods)} periods of {tname!r}",
@@ -223,10 +243,7 @@ def validate_did_panel(
         )
 
     # cohorts: 0 or later than the last period = never treated
-    t_first, t_last = float(periods[0]), float(periods[-1])
-    g = units.g_min.cast("float64")
-    early = (g > 0) & (g <= t_first + anticipation)
-    n_bad, rows = _offenders(early, ["g_min"])
+    n_bad, rows = _offenders("early", ["g_min"])
     if n_bad:
         rows = rows.rename(columns={"g_min": gname})  # type: ignore[union-attr]
         raise DesignError(
