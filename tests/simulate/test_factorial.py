@@ -233,3 +233,17 @@ def test_table_lookup_errors():
     sim = factorial_experiment(100, seed=0)
     with pytest.raises(OptionError, match="no table"):
         sim.table("nope")
+
+
+@pytest.mark.spark
+def test_spark_write_matches_pandas(spark_backend):
+    """Any Ibis backend works through create_table + insert; Spark keeps types, not NOT NULL."""
+    sim = factorial_experiment(500, seed=6, con=spark_backend, table_name="sim_fx_spark")
+    t = sim.table()
+    assert {k: str(v).lstrip("!") for k, v in t.schema().items()} == {
+        "user_id": "int64", "market": "string", "segment": "string", "E": "int8", "R": "int8",
+        "K": "int8", "pre_engagement": "float64", "engagement": "float64",
+    }  # fmt: skip
+    back = t.order_by("user_id").execute()
+    pd.testing.assert_frame_equal(back, factorial_experiment(500, seed=6).table())
+    spark_backend.drop_table("sim_fx_spark", force=True)
