@@ -62,7 +62,7 @@ from attribution.options import (
 )
 from attribution.results import Provenance
 
-__all__ = ["Cell", "att_gt", "parse_xformla", "plan_cells"]
+__all__ = ["Cell", "att_gt", "att_gt_from_moments", "parse_xformla", "plan_cells"]
 
 _IQR_NORMAL = 1.3489795003921634  # qnorm(0.75) - qnorm(0.25): R's robust bootstrap SE divisor
 _SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10  # R `did`: smaller standard errors are reported as NA
@@ -460,21 +460,151 @@ def att_gt(
         mom = cohort_moments(panel)
         att, M = gt_from_moments(mom, cells)
         infl = AffineInfluence(M=M, moments=mom)
-    if base_period == "varying":  # R omits varying-base cells it cannot estimate
+    cells, att, infl = _drop_inestimable(cells, att, infl, base_period)
+    options = {
+        "yname": yname,
+        "tname": tname,
+        "idname": idname,
+        "gname": gname,
+        "xformla": xformla,
+        "control_group": control_group,
+        "anticipation": panel.anticipation,
+        "est_method": est_method,
+        "base_period": base_period,
+        "weightsname": weightsname,
+        "clustervars": list(panel.clustervars),
+        "bstrap": bstrap,
+        "biters": biters,
+        "cband": cband,
+        "allow_unbalanced_panel": allow_unbalanced_panel,
+    }
+    return _finish(
+        cells,
+        att,
+        infl,
+        options=options,
+        data=fingerprint(panel.table, n_rows=panel.n_rows),
+        periods=panel.periods,
+        cohorts=panel.cohorts,
+        cohort_sizes=panel.cohort_sizes,
+        n_never_treated=panel.n_never_treated,
+        balanced=panel.balanced,
+        clustervars=panel.clustervars,
+        alpha=alpha,
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+    )
+
+
+def att_gt_from_moments(
+    moments: CohortMoments,
+    *,
+    control_group: ControlGroup = "nevertreated",
+    anticipation: float = 0,
+    base_period: BasePeriod = "varying",
+    bstrap: bool = False,
+    biters: int = 999,
+    cband: bool = False,
+    alpha: float = 0.05,
+    seed: int | None = None,
+) -> AttGtResult:
+    """att_gt (no covariates) from precomputed cohort moments, e.g. `cohort_moments_from_arrays`.
+
+    The same estimator and inference as `att_gt`, without a table: for simulations and for
+    moments aggregated elsewhere. Cohort label 0 = never treated.
+    """
+    check_option("control_group", control_group, ControlGroup)
+    check_option("base_period", base_period, BasePeriod)
+    alpha = check_alpha(alpha)
+    if cband and not bstrap:
+        raise OptionError("cband=True needs the multiplier bootstrap", fix="pass bstrap=True")
+    seed = config.get().seed if seed is None else int(seed)
+    labels = np.asarray(moments.cohorts, float)
+    if control_group == "nevertreated" and not (labels == 0).any():
+        raise DesignError("no never-treated cohort (label 0) in the moments")
+    cells = plan_cells(
+        moments.periods,
+        labels,
+        control_group=control_group,
+        base_period=base_period,
+        anticipation=float(anticipation),
+    )
+    att, M = gt_from_moments(moments, cells)
+    cells, att, infl = _drop_inestimable(
+        cells, att, AffineInfluence(M=M, moments=moments), base_period
+    )
+    treated = labels > 0
+    return _finish(
+        cells,
+        att,
+        infl,
+        options={
+            "control_group": control_group,
+            "anticipation": float(anticipation),
+            "base_period": base_period,
+            "bstrap": bool(bstrap),
+            "biters": int(biters),
+            "cband": bool(cband),
+        },
+        data=None,
+        periods=moments.periods,
+        cohorts=labels[treated],
+        cohort_sizes=moments.n_units[treated],
+        n_never_treated=int(moments.n_units[~treated].sum()),
+        balanced=moments.balanced,
+        clustervars=("cluster",) if moments.cluster_first is not None else (),
+        alpha=alpha,
+        bstrap=bool(bstrap),
+        biters=int(biters),
+        cband=bool(cband),
+        seed=seed,
+        est_method="dr",
+    )
+
+
+def _drop_inestimable(
+    cells: list[Cell], att: np.ndarray, infl: Influence, base_period: str
+) -> tuple[list[Cell], np.ndarray, Influence]:
+    """R omits varying-base cells it cannot estimate (universal-base ones are reported as NA)."""
+    if base_period == "varying":
         keep = np.isfinite(att)
         cells = [c for c, k in zip(cells, keep, strict=True) if k]
         att = att[keep]
         infl = infl.combine(np.eye(len(keep))[keep])
     if len(cells) == 0:
         raise DesignError(
-            "no group-time ATT can be estimated (no cell has both treated and comparison units)",
-            columns=[gname],
+            "no group-time ATT can be estimated (no cell has both treated and comparison units)"
         )
-    clustered = bool(panel.clustervars)
+    return cells, att, infl
+
+
+def _finish(
+    cells: list[Cell],
+    att: np.ndarray,
+    infl: Influence,
+    *,
+    options: dict,
+    data,
+    periods: np.ndarray,
+    cohorts: np.ndarray,
+    cohort_sizes: np.ndarray,
+    n_never_treated: int,
+    balanced: bool,
+    clustervars: tuple[str, ...],
+    alpha: float,
+    bstrap: bool,
+    biters: int,
+    cband: bool,
+    seed: int,
+    est_method: str | None = None,
+) -> AttGtResult:
+    """Inference and the tidy table for estimated cells."""
     inf = infer(
         att,
         infl,
-        cluster=clustered,
+        cluster=bool(clustervars),
         alpha=alpha,
         bstrap=bstrap,
         biters=biters,
@@ -496,45 +626,28 @@ def att_gt(
     table["event_time"] = times - groups
     table["post"] = post
     wald, wald_p, wald_df = _wald_pretest(att, inf.vcov, ~post)
-    options = {
-        "yname": yname,
-        "tname": tname,
-        "idname": idname,
-        "gname": gname,
-        "xformla": xformla,
-        "control_group": control_group,
-        "anticipation": panel.anticipation,
-        "est_method": est_method,
-        "base_period": base_period,
-        "weightsname": weightsname,
-        "clustervars": list(panel.clustervars),
-        "bstrap": bstrap,
-        "biters": biters,
-        "cband": cband,
-        "allow_unbalanced_panel": allow_unbalanced_panel,
-    }
     return AttGtResult(
         design="did.att_gt",
         table=table,
         alpha=alpha,
         provenance=Provenance(
             design="did.att_gt",
-            data=fingerprint(panel.table, n_rows=panel.n_rows),
+            data=data,
             options=options,
             seed=seed if (bstrap or cband) else None,
         ),
-        control_group=control_group,
-        est_method=est_method,
-        base_period=base_period,
-        anticipation=panel.anticipation,
-        xformla=xformla,
-        n_units=panel.n_units,
-        periods=tuple(float(p) for p in panel.periods),
-        cohorts=tuple(float(g) for g in panel.cohorts),
-        cohort_sizes=tuple(int(s) for s in panel.cohort_sizes),
-        n_never_treated=panel.n_never_treated,
-        balanced=panel.balanced,
-        clustervars=tuple(panel.clustervars),
+        control_group=options["control_group"],
+        est_method=est_method or options["est_method"],
+        base_period=options["base_period"],
+        anticipation=float(options["anticipation"]),
+        xformla=options.get("xformla"),
+        n_units=int(infl.n),
+        periods=tuple(float(p) for p in periods),
+        cohorts=tuple(float(g) for g in cohorts),
+        cohort_sizes=tuple(int(s) for s in cohort_sizes),
+        n_never_treated=int(n_never_treated),
+        balanced=bool(balanced),
+        clustervars=tuple(clustervars),
         bstrap=bstrap,
         biters=biters,
         cband=cband,

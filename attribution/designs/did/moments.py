@@ -26,7 +26,13 @@ import numpy as np
 
 from attribution.designs.did.panel import DidPanel
 
-__all__ = ["CohortMoments", "cohort_moments"]
+__all__ = [
+    "AffineInfluence",
+    "CohortMoments",
+    "UnitInfluence",
+    "cohort_moments",
+    "cohort_moments_from_arrays",
+]
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,52 @@ def cohort_moments(panel: DidPanel) -> CohortMoments:
         first=first,
         second=second,
         balanced=panel.balanced,
+        cluster_first=cluster_first,
+        cluster_units=cluster_units,
+    )
+
+
+def cohort_moments_from_arrays(
+    Y: np.ndarray,
+    G: np.ndarray,
+    periods: np.ndarray,
+    *,
+    w: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
+) -> CohortMoments:
+    """The same moments from in-memory arrays of a balanced panel (simulations, tests).
+
+    Y: (n, T) outcomes; G: (n,) cohorts (0 = never treated, or later than the last period);
+    w: (n,) unit weights; cluster: (n,) cluster labels.
+    """
+    Y = np.asarray(Y, float)
+    n = Y.shape[0]
+    periods = np.asarray(periods, float)
+    G = np.where((np.asarray(G, float) > periods[-1]), 0.0, np.asarray(G, float))
+    w = np.ones(n) if w is None else np.asarray(w, float)
+    Yc = Y - Y.mean(axis=0)
+    Z = np.column_stack([w[:, None] * Yc, w, np.ones(n)])
+    cohorts, h = np.unique(G, return_inverse=True)
+    H, D = len(cohorts), Z.shape[1]
+    first = np.zeros((H, D))
+    np.add.at(first, h, Z)
+    second = np.zeros((H, D, D))
+    for j in range(H):
+        Zj = Z[h == j]
+        second[j] = Zj.T @ Zj
+    cluster_first = cluster_units = None
+    if cluster is not None:
+        labels, c = np.unique(np.asarray(cluster), return_inverse=True)
+        cluster_first = np.zeros((len(labels), H, D))
+        np.add.at(cluster_first, (c, h), Z)
+        cluster_units = np.bincount(c, minlength=len(labels)).astype(float)
+    return CohortMoments(
+        periods=periods,
+        cohorts=cohorts,
+        n_units=np.bincount(h, minlength=H).astype(np.int64),
+        first=first,
+        second=second,
+        balanced=True,
         cluster_first=cluster_first,
         cluster_units=cluster_units,
     )
