@@ -13,7 +13,7 @@ surface panel with staggered launches; `components=("K",)` for a single-treatmen
 
 from __future__ import annotations
 
-from attribution.simulate.factorial import factorial_experiment
+from attribution.simulate.factorial import factorial_experiment, factorial_truth
 from attribution.simulate.model import ComponentEffects
 from attribution.simulate.observational import observational_exposure
 from attribution.simulate.panels import single_market_launch, staggered_rollout
@@ -24,6 +24,7 @@ __all__ = [
     "GroundTruth",
     "Simulation",
     "factorial_experiment",
+    "factorial_truth",
     "observational_exposure",
     "single_market_launch",
     "staggered_rollout",

@@ -226,7 +226,9 @@ def staggered_rollout(
     the effect of that component given the other components' actual status), details["event_time"]
     (cohort-size-weighted, as R did::aggte(type="dynamic")), details["overall_att"] (per
     component, the "simple" aggregation = mean over treated post unit-periods),
-    details["group_att"], details["unit_effects"] and details["cohort_of_unit"]. The top-level
+    details["group_att"], details["unit_effects"] and details["cohort_of_unit"];
+    details["per_component"][c] holds the same for one component without the component column
+    ("att_gt", "event_time", "group_att" DataFrames and the float "overall_att"). The top-level
     cell_means/effects describe the steady state: expected unit-day outcome, averaged over the
     panel, if every unit ran that set of components at full ramp and full traffic.
     """
@@ -386,7 +388,23 @@ def staggered_rollout(
     for cell in itertools.product((0, 1), repeat=len(comps)):
         xs = {c: np.asarray(float(v)) for c, v in zip(comps, cell, strict=True)}
         values[cell] = baseline + mean_alpha * float(_lift(beta, xs))
+    per_component = {
+        c: {
+            "att_gt": att_gt.loc[
+                att_gt["component"] == c, ["group", "time", "att", "n_units"]
+            ].reset_index(drop=True),
+            "event_time": event_time.loc[
+                event_time["component"] == c, ["event_time", "att"]
+            ].reset_index(drop=True),
+            "group_att": group_att.loc[
+                group_att["component"] == c, ["group", "att", "n_units"]
+            ].reset_index(drop=True),
+            "overall_att": overall[c],
+        }
+        for c in comps
+    }
     details = {
+        "per_component": per_component,
         "att_gt": att_gt,
         "event_time": event_time,
         "overall_att": pd.Series(overall, name="att"),

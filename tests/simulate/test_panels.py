@@ -301,3 +301,14 @@ def test_single_market_deterministic_and_duckdb(tmp_path):
 def test_single_market_bad_input(kwargs, err, match):
     with pytest.raises(err, match=match):
         single_market_launch(**kwargs)
+
+
+def test_per_component_truth_matches_long_tables():
+    d = staggered_rollout(seed=5).truth.details
+    for c in "ERK":
+        pc = d["per_component"][c]
+        assert list(pc["att_gt"].columns) == ["group", "time", "att", "n_units"]
+        long = d["att_gt"][d["att_gt"]["component"] == c]
+        np.testing.assert_array_equal(pc["att_gt"]["att"], long["att"])
+        assert pc["overall_att"] == d["overall_att"][c]
+        assert list(pc["event_time"].columns) == ["event_time", "att"]
