@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attribution.designs.synth.solvers import simplex_weights
+from attribution.designs.synth.solvers import row_gram, simplex_weights
 
 __all__ = [
     "CohortFit",
@@ -132,25 +132,21 @@ def solve_omega(
         P = Y[:, :a]
         rows = np.concatenate([controls, treated])
         Z = _center_rows(P[rows]) if intercept else P[rows]
-        K = Z @ Z.T
+        gram = Z @ Z.T
         nc = len(controls)
-        Kcc = K[:nc, :nc]
-        Kct = K[:nc, nc:]
-        Ktt = K[nc:, nc:]
-    else:
-        Kcc = gram[np.ix_(controls, controls)]
-        Kct = gram[np.ix_(controls, treated)]
-        Ktt = gram[np.ix_(treated, treated)]
-    Ab = Kct.mean(axis=1)
-    bb = float(Ktt.mean())
+        controls = np.arange(nc)
+        treated = np.arange(nc, len(rows))
+    Ab = gram[np.ix_(controls, treated)].mean(axis=1)
+    bb = float(gram[np.ix_(treated, treated)].mean())
     return simplex_weights(
-        Kcc,
+        gram,
         Ab,
         bb,
         zeta=spec.zeta_omega,
         n_rows=a,
         min_decrease=spec.min_decrease,
         x0=omega0,
+        idx=controls,
     )
 
 
@@ -162,12 +158,11 @@ def solve_lambda(
 ) -> np.ndarray:
     """Time weights: pre-periods whose (intercept-shifted) average matches the controls' post mean."""
     a = spec.adoption
-    Yc = Y[controls]
-    Z = np.empty((len(controls), a + 1))
-    Z[:, :a] = Yc[:, :a]
-    Z[:, a] = Yc[:, a:].mean(axis=1)
-    Z = Z - Z.mean(axis=0, keepdims=True)
-    H = Z.T @ Z
+    Z = np.empty((Y.shape[0], a + 1))
+    Z[:, :a] = Y[:, :a]
+    Z[:, a] = Y[:, a:].mean(axis=1)
+    S, m = row_gram(Z, np.asarray(controls, dtype=np.int64))
+    H = S - np.outer(m, m) / len(controls)  # Gram of the columns centred over the controls
     return simplex_weights(
         H[:a, :a],
         H[:a, a],
