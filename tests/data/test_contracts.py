@@ -655,9 +655,7 @@ def test_two_million_rows_stay_in_duckdb(monkeypatch):
 
 @pytest.mark.spark
 def test_factorial_contract_on_spark(spark_backend):
-    good = _put(spark_backend, factorial_frame(n=24))
-    report = validate(good, "factorial_experiment")
-    assert report.passed and report.backend == "pyspark"
+    """Every kind of rule in the factorial contract compiles and counts correctly on Spark."""
     frame = factorial_frame(n=24)
     frame.loc[0, "engagement"] = np.inf
     frame.loc[1, "pre_engagement"] = np.nan
@@ -666,6 +664,7 @@ def test_factorial_contract_on_spark(spark_backend):
     moved["K"] = np.int8(1 - moved["K"].iloc[0])
     frame = pd.concat([frame, moved], ignore_index=True)
     report = validate(_put(spark_backend, frame), "factorial_experiment", raise_on_failure=False)
+    assert report.backend == "pyspark" and report.n_rows == 25
     assert failing(report) == {
         "engagement.finite": 1,
         "pre_engagement.not_null": 1,
@@ -673,6 +672,8 @@ def test_factorial_contract_on_spark(spark_backend):
         "primary_key": 1,
         "one_arm_per_user": 1,
     }
+    assert not any(c.skipped for c in report.checks)
+    assert report["all_cells_populated"].passed and report["E.allowed"].passed
     assert report["engagement.finite"].examples["user_id"].tolist() == [1]
     assert report["one_arm_per_user"].examples["user_id"].tolist() == [4, 4]
 
@@ -751,3 +752,45 @@ def test_simulated_tables_satisfy_their_contracts():
     assert report.passed and not report["unit_in_surface_panel"].skipped
     assert validate(simulate.single_market_launch(seed=5).table(), "surface_panel").passed
     assert validate(simulate.observational_exposure(500, seed=5).table(), "exposures").passed
+
+
+# ------------------------------------------------------------------------------------------
+# engine counts agree with a direct pandas count on randomly corrupted tables
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_counts_match_pandas_on_random_corruption(eng, seed):
+    rng = np.random.default_rng(seed)
+    frame = factorial_frame(n=2000, seed=seed)
+    n = len(frame)
+
+    def pick(k: int) -> np.ndarray:
+        return rng.choice(n, size=k, replace=False)
+
+    frame.loc[pick(int(rng.integers(1, 30))), "engagement"] = np.nan
+    frame.loc[pick(int(rng.integers(1, 30))), "engagement"] = np.inf
+    frame.loc[pick(int(rng.integers(1, 30))), "pre_engagement"] = -rng.uniform(0.1, 1.0)
+    frame.loc[pick(int(rng.integers(1, 30))), "segment"] = "vip"
+    frame.loc[pick(int(rng.integers(1, 30))), "E"] = 3
+    dup = frame.iloc[pick(int(rng.integers(1, 20)))].copy()  # same users, other R arm
+    dup["R"] = (1 - dup["R"]).astype("int8")
+    frame = pd.concat([frame, dup], ignore_index=True)
+
+    report = validate(eng(frame), "factorial_experiment", raise_on_failure=False)
+    eng_ = frame["engagement"]
+    counts = frame.groupby("user_id").size()
+    arms = frame.groupby("user_id")[["E", "R", "K"]].nunique().max(axis=1)
+    expected = {
+        "engagement.not_null": int(eng_.isna().sum()),
+        "engagement.finite": int(np.isinf(eng_).sum()),
+        "engagement.range": 0,  # +inf >= 0 and NaN is not compared
+        "pre_engagement.range": int((frame["pre_engagement"] < 0).sum()),
+        "segment.allowed": int((~frame["segment"].isin(["new", "casual", "heavy"])).sum()),
+        "E.allowed": int((~frame["E"].isin([0, 1])).sum()),
+        "primary_key": int((counts > 1).sum()),
+        "one_arm_per_user": int((arms > 1).sum()),
+    }
+    got = {c.id: c.n_failing for c in report.checks if c.id in expected}
+    assert got == expected
+    assert report.n_rows == len(frame)
