@@ -29,7 +29,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 fix="e.g. --reference surface_panel=panel.parquet",
             )
         references[name] = _open_table(source, con, args.db)
-    report = validate(table, args.contract, raise_on_failure=False, references=references)
+    columns = {}
+    for item in args.column or []:
+        name, sep, actual = item.partition("=")
+        if not sep or not name or not actual:
+            raise AttributionError(
+                f"--column {item!r} is not CONTRACT_NAME=TABLE_NAME",
+                fix="e.g. --column engagement=watch_time",
+            )
+        columns[name] = actual
+    report = validate(
+        table, args.contract, raise_on_failure=False, references=references, columns=columns
+    )
     print(report.to_text())
     return 0 if report.passed else 1
 
@@ -84,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME=SOURCE",
         help="a table named by the contract's reference checks (file or table in --db); repeatable",
+    )
+    v.add_argument(
+        "--column",
+        action="append",
+        metavar="CONTRACT=TABLE",
+        help="the table's name for a contract column when they differ; repeatable",
     )
     v.set_defaults(func=_cmd_validate)
 

@@ -138,3 +138,15 @@ def test_module_entry_point_subprocess(tmp_path):
     )
     assert proc.returncode == 1, proc.stderr
     assert "FAIL engagement.finite (finite) [engagement] — 1 failing" in proc.stdout
+
+
+def test_column_map_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "exp.parquet"
+    factorial_frame().rename(columns={"engagement": "watch_time"}).to_parquet(path)
+    args = ["validate", str(path), "--contract", "factorial_experiment"]
+    assert main(args) == 1
+    assert "FAIL engagement.present" in capsys.readouterr().out
+    assert main([*args, "--column", "engagement=watch_time"]) == 0
+    assert "engagement = table column 'watch_time'" in capsys.readouterr().out
+    assert main([*args, "--column", "engagement"]) == 1
+    assert "is not CONTRACT_NAME=TABLE_NAME" in capsys.readouterr().err

@@ -205,6 +205,21 @@ class Contract:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The column rules as a table (for reports and notebooks)."""
+        return pd.DataFrame(
+            {
+                "column": [c.name for c in self.columns],
+                "type": [c.type_text for c in self.columns],
+                "nullable": [c.nullable for c in self.columns],
+                "finite": [c.finite for c in self.columns],
+                "allowed": [", ".join(map(str, c.allowed or ())) for c in self.columns],
+                "range": [c.range_text() for c in self.columns],
+                "primary_key": [c.name in self.primary_key for c in self.columns],
+                "description": [c.description for c in self.columns],
+            }
+        )
+
     def column(self, name: str) -> ColumnSpec:
         for c in self.columns:
             if c.name == name:

@@ -166,6 +166,15 @@ def test_shipped_contracts_load_and_match_tables_md():
     assert (share.min, share.min_inclusive, share.max, share.max_inclusive) == (0, False, 1, True)
     ex = load_contract("exposures")
     assert ex.column("exposure_K").max == 1
+    table = ex.to_frame()
+    assert table["column"].tolist() == list(ex.column_names)
+    row = table.set_index("column").loc["exposure_K"]
+    assert (row["type"], row["range"], row["finite"]) == (
+        "float64",
+        "exposure_K >= 0 and exposure_K <= 1",
+        True,
+    )
+    assert table.set_index("column").loc["user_id", "primary_key"]
     for name in CONTRACTS:  # every check kind the format offers is used or tested below
         for check in load_contract(name).checks:
             assert check.kind in CHECK_KINDS
