@@ -7,6 +7,7 @@ are grouped into chunks for writing. With `con`, chunks go straight into the eng
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -27,6 +28,7 @@ from attribution.simulate.model import (
     segment_table,
 )
 from attribution.simulate.truth import (
+    GroundTruth,
     Simulation,
     bhh_effects,
     cell_label,
@@ -189,7 +191,7 @@ def _chunks(
         )
 
 
-def factorial_truth(effects: ComponentEffects | None = None) -> Any:
+def factorial_truth(effects: ComponentEffects | None = None) -> GroundTruth:
     """Exact GroundTruth of the factorial scenario (independent of seed, allocation and n)."""
     effects = ComponentEffects() if effects is None else effects
     shares = np.array([s.share for s in SEGMENTS])
@@ -252,7 +254,9 @@ def factorial_experiment(
     pre-period value of the same user (the CUPED covariate, correlation ≈ 0.97).
 
     Returns a Simulation with one table `table_name` (pandas, or an Ibis table in `con` written
-    chunk by chunk) and exact truth. The table is identical for any `chunk_size`.
+    chunk by chunk, replacing any table of that name) and exact truth (`factorial_truth`). The
+    table is identical for any `chunk_size`, and the first m users are the same for any n ≥ m.
+    Column types: user_id int64, market/segment string, E/R/K int8, the two outcomes float64.
     """
     n_users = _check_int("n_users", n_users, 8, "use at least 8 users (one per cell)")
     seed = _check_int("seed", seed, 0, "use a non-negative integer seed")
@@ -294,7 +298,7 @@ def factorial_experiment(
     details["allocation"] = dict(zip(COMPONENTS, alloc.tolist(), strict=True))
     weights, m_mult, m_labels = _markets(seed, n_markets)
     details["markets"] = pd.DataFrame({"market": m_labels, "weight": weights, "multiplier": m_mult})
-    truth = type(truth)(**{**truth.__dict__, "details": details})
+    truth = dataclasses.replace(truth, details=details)
     return Simulation(
         scenario="factorial_experiment",
         tables={table_name: table},

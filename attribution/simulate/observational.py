@@ -9,7 +9,9 @@ confounding: the outcome model is partially linear with segment-specific exposur
     exposure_c = expit(γ_c + γ_a·(log activity − m_s) + γ_{c,s} + 0.6·z_0 + 0.8·z_c)
 
 (z_0 shared across components: the user's surface mix; z_c component-specific). The true average
-marginal effect of exposure_c is Σ_s p_s β_{c,s} (exact).
+marginal effect of exposure_c is Σ_s p_s β_{c,s} (exact). Note that a partially linear model
+without exposure × segment interactions (e.g. plain double ML) targets a variance-weighted average
+of the segment slopes, not this AME; per-segment estimates are comparable to `segment_slopes`.
 """
 
 from __future__ import annotations

@@ -83,6 +83,21 @@ def write_arrow_chunks(
     Ibis backend goes through ``con.insert``.
     """
     con.create_table(name, schema=schema, overwrite=True)
+    try:
+        _append(con, name, chunks, schema, progress)
+    except BaseException:
+        con.drop_table(name, force=True)  # never leave a half-written table behind
+        raise
+    return con.table(name)
+
+
+def _append(
+    con: BaseBackend,
+    name: str,
+    chunks: Iterable[pa.Table],
+    schema: ibis.Schema,
+    progress: Callable[[int], None] | None,
+) -> None:
     done = 0
     for chunk in chunks:
         if _is_duckdb(con):
@@ -99,7 +114,6 @@ def write_arrow_chunks(
         done += chunk.num_rows
         if progress is not None:
             progress(done)
-    return con.table(name)
 
 
 def write_frame(

@@ -1,0 +1,42 @@
+"""Chunked writes: a failure midway leaves no half-written table behind."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+import attribution as at
+from attribution.errors import OptionError
+from attribution.simulate.factorial import FACTORIAL_SCHEMA
+from attribution.simulate.writer import check_table_name, write_arrow_chunks
+
+
+def _chunks_then_fail():
+    yield pa.table(
+        {
+            "user_id": pa.array([1], pa.int64()),
+            "market": ["m00"],
+            "segment": ["new"],
+            "E": pa.array([0], pa.int8()),
+            "R": pa.array([1], pa.int8()),
+            "K": pa.array([0], pa.int8()),
+            "pre_engagement": [1.0],
+            "engagement": [2.0],
+        },
+        schema=FACTORIAL_SCHEMA.to_pyarrow(),
+    )
+    raise RuntimeError("generator broke")
+
+
+def test_failed_write_drops_the_table(tmp_path):
+    con = at.connect(str(tmp_path / "w.duckdb"))
+    with pytest.raises(RuntimeError, match="generator broke"):
+        write_arrow_chunks(con, "half", _chunks_then_fail(), schema=FACTORIAL_SCHEMA)
+    assert "half" not in con.list_tables()
+    con.disconnect()
+
+
+@pytest.mark.parametrize("name", ["", "a-b", "drop table x", 3, None])
+def test_table_names_must_be_identifiers(name):
+    with pytest.raises(OptionError, match="table_name"):
+        check_table_name(name)
