@@ -388,7 +388,15 @@ def _parse(raw: Any, *, source: str | None) -> Contract:
             "e.g. columns: {user_id: {type: int64}}",
             source,
         )
-    columns = tuple(_parse_column(str(k), v, source) for k, v in cols_raw.items())
+    for k in cols_raw:
+        if not isinstance(k, str):
+            raise _bad(
+                f"columns.{k}",
+                f"is read as {type(k).__name__} {k!r}, not a column name",
+                "quote it, e.g. 'on': (YAML reads yes/no/on/off/true/false as booleans, 1 as a number)",
+                source,
+            )
+    columns = tuple(_parse_column(k, v, source) for k, v in cols_raw.items())
     declared = {c.name for c in columns}
 
     def known(cols: tuple[str, ...], where: str) -> tuple[str, ...]:
@@ -497,7 +505,8 @@ def _parse_column(name: str, spec: Any, source: str | None) -> ColumnSpec:
             raise _bad(
                 f"{where}.allowed",
                 f"values {values!r} do not match the column type {' or '.join(types)}",
-                "list numbers for numeric columns, text for string columns",
+                "list numbers for numeric columns, text for string columns "
+                "(quote yes/no/on/off, which YAML reads as booleans)",
                 source,
             )
         allowed = tuple(values)

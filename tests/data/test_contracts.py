@@ -300,6 +300,15 @@ def test_malformed_contract_names_the_bad_key(tmp_path, doc, key):
     assert str(path) in str(err.value)
 
 
+def test_yaml_boolean_column_names_are_caught(tmp_path):
+    path = tmp_path / "yn.yaml"
+    path.write_text('name: yn\nversion: "1.0.0"\ncolumns:\n  on: float64\n')
+    with pytest.raises(ContractError, match=r"'columns\.True'(.|\n)*quote it"):
+        load_contract(path)
+    path.write_text('name: yn\nversion: "1.0.0"\ncolumns:\n  "on": float64\n')
+    assert load_contract(path).column_names == ("on",)
+
+
 def test_malformed_yaml_syntax_and_top_level(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("name: x\ncolumns: [a: b: c\n")
