@@ -17,7 +17,7 @@ from attribution.data.engine import Data, as_table, fingerprint
 from attribution.designs.synth import inference as inf
 from attribution.designs.synth.panel import SynthPanel, prepare_panel
 from attribution.designs.synth.results import SynthResult
-from attribution.designs.synth.sdid import CohortFit, att_weights, fit_cohort
+from attribution.designs.synth.sdid import CohortFit, estimate_att
 from attribution.errors import DesignError, EstimationError, OptionError
 from attribution.inference import wald_table
 from attribution.options import SeMethod, SynthMethod, check_alpha, check_option
@@ -87,29 +87,20 @@ def fit(
     if panel.X:
         Y, beta = project_covariates(panel)
 
-    fits = _fit_cohorts(Y, panel, method, zeta_omega, zeta_lambda)
-    T = Y.shape[1]
-    n_tr = np.array([len(f.treated) for f in fits])
-    n_post = np.array([T - f.spec.adoption for f in fits])
-    w = att_weights(n_tr, n_post)
-    att = float(np.dot(w, [f.tau for f in fits]))
+    _check_pre_periods(panel, method)
+    att, fits, w = estimate_att(
+        Y,
+        panel.cohorts(),
+        np.flatnonzero(panel.donors),
+        method,
+        zeta_omega=zeta_omega,
+        zeta_lambda=zeta_lambda,
+    )
 
-    reps, per, se, cohort_se = None, None, math.nan, np.full(len(fits), np.nan)
+    reps, se, cohort_se = None, math.nan, np.full(len(fits), np.nan)
     if se_method is not None:
         _check_se_feasible(se_method, fits, panel)
-        rng = np.random.default_rng(seed)
-        if se_method == "placebo":
-            reps, per = inf.placebo_replicates(Y, fits, n_reps=n_reps, rng=rng)
-            se = inf.replicate_se(reps)
-            cohort_se = np.array([inf.replicate_se(per[:, k]) for k in range(len(fits))])
-        elif se_method == "bootstrap":
-            reps, per = inf.bootstrap_replicates(Y, fits, n_reps=n_reps, rng=rng)
-            se = inf.replicate_se(reps)
-            cohort_se = np.array([inf.replicate_se(per[:, k]) for k in range(len(fits))])
-        else:
-            reps, per = inf.jackknife_replicates(Y, fits)
-            se = inf.jackknife_se(reps)
-            cohort_se = _jackknife_cohort_se(per, fits)
+        se, cohort_se, reps, _ = inf.standard_error(Y, fits, se_method, n_reps=n_reps, seed=seed)
 
     return _result(
         panel=panel,
@@ -183,17 +174,12 @@ def _check_zeta(name: str, value: object, method: str, *, allowed: tuple[str, ..
     return v
 
 
-def _fit_cohorts(
-    Y: np.ndarray,
-    panel: SynthPanel,
-    method: str,
-    zeta_omega: float | None,
-    zeta_lambda: float | None,
-) -> list[CohortFit]:
-    controls = np.flatnonzero(panel.donors)
-    fits = []
+def _check_pre_periods(panel: SynthPanel, method: str) -> None:
+    """SDID and SC need ≥ 2 pre-periods per cohort (weights and the noise level σ̂)."""
+    if method == "did":
+        return
     for a, treated in panel.cohorts().items():
-        if method != "did" and a < 2:
+        if a < 2:
             raise DesignError(
                 f"cohort first treated at {panel.times[a]!r} has {a} pre-period(s); method "
                 f"{method!r} needs at least 2 to fit weights and estimate the noise level",
@@ -203,12 +189,6 @@ def _fit_cohorts(
                 ),
                 fix="add earlier periods, drop these units, or use method='did'",
             )
-        fits.append(
-            fit_cohort(
-                Y, a, treated, controls, method, zeta_omega=zeta_omega, zeta_lambda=zeta_lambda
-            )
-        )
-    return fits
 
 
 def _check_se_feasible(se_method: str, fits: list[CohortFit], panel: SynthPanel) -> None:
@@ -253,18 +233,6 @@ def _check_se_feasible(se_method: str, fits: list[CohortFit], panel: SynthPanel)
                 columns=[panel.treatment or ""],
                 fix="use se_method='placebo' or 'bootstrap'",
             )
-
-
-def _jackknife_cohort_se(per: np.ndarray, fits: list[CohortFit]) -> np.ndarray:
-    """Per-cohort jackknife SE over the units in that cohort's sample (controls + its treated)."""
-    n_co = len(fits[0].controls)
-    out = []
-    start = n_co
-    for k, f in enumerate(fits):
-        rows = np.r_[np.arange(n_co), np.arange(start, start + len(f.treated))]
-        start += len(f.treated)
-        out.append(inf.jackknife_se(per[rows, k]))
-    return np.asarray(out)
 
 
 # -- covariates ---------------------------------------------------------------------------------

@@ -25,7 +25,13 @@ import numpy as np
 
 from attribution.designs.synth.sdid import CohortFit, att_weights, cohort_estimate
 
-__all__ = ["bootstrap_replicates", "cohort_grams", "jackknife_replicates", "placebo_replicates"]
+__all__ = [
+    "bootstrap_replicates",
+    "cohort_grams",
+    "jackknife_replicates",
+    "placebo_replicates",
+    "standard_error",
+]
 
 _GRAM_MAX_UNITS = 4000  # above this, Gram sub-blocks are built per replication instead of cached
 
@@ -194,3 +200,31 @@ def jackknife_se(reps: np.ndarray) -> float:
     r = np.asarray(reps, dtype=float)
     n = len(r)
     return float(np.sqrt((n - 1) / n * np.sum((r - r.mean()) ** 2)))
+
+
+def standard_error(
+    Y: np.ndarray,
+    fits: Sequence[CohortFit],
+    se_method: str,
+    *,
+    n_reps: int | None = None,
+    seed: int = 0,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(SE of the ATT, per-cohort SEs, ATT replicates, per-cohort replicates) for `se_method`.
+
+    Feasibility (enough controls / treated units) is the caller's job; see `fit`.
+    """
+    if se_method == "jackknife":
+        reps, per = jackknife_replicates(Y, fits)
+        n_co = len(fits[0].controls)
+        cohort_se, start = [], n_co
+        for k, f in enumerate(fits):  # each cohort over the units in its own sample
+            rows = np.r_[np.arange(n_co), np.arange(start, start + len(f.treated))]
+            start += len(f.treated)
+            cohort_se.append(jackknife_se(per[rows, k]))
+        return jackknife_se(reps), np.asarray(cohort_se), reps, per
+    rng = np.random.default_rng(seed)
+    draw = placebo_replicates if se_method == "placebo" else bootstrap_replicates
+    reps, per = draw(Y, fits, n_reps=int(n_reps), rng=rng)  # type: ignore[arg-type]
+    cohort_se = np.array([replicate_se(per[:, k]) for k in range(len(fits))])
+    return replicate_se(reps), cohort_se, reps, per

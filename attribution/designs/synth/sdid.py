@@ -32,6 +32,7 @@ __all__ = [
     "CohortSpec",
     "att_weights",
     "cohort_estimate",
+    "estimate_att",
     "fit_cohort",
     "noise_level",
 ]
@@ -245,3 +246,24 @@ def att_weights(n_treated: np.ndarray, n_post: np.ndarray) -> np.ndarray:
     """Cohort weights ∝ number of treated unit-periods (Clarke et al. 2023, eq. for the ATT)."""
     w = np.asarray(n_treated, dtype=float) * np.asarray(n_post, dtype=float)
     return w / w.sum()
+
+
+def estimate_att(
+    Y: np.ndarray,
+    cohorts: dict[int, np.ndarray],
+    controls: np.ndarray,
+    method: str,
+    *,
+    zeta_omega: float | None = None,
+    zeta_lambda: float | None = None,
+) -> tuple[float, list[CohortFit], np.ndarray]:
+    """(ATT, per-cohort fits, cohort weights) for adoption column → treated rows `cohorts`."""
+    fits = [
+        fit_cohort(Y, a, tr, controls, method, zeta_omega=zeta_omega, zeta_lambda=zeta_lambda)
+        for a, tr in sorted(cohorts.items())
+    ]
+    T = Y.shape[1]
+    w = att_weights(
+        np.array([len(f.treated) for f in fits]), np.array([T - f.spec.adoption for f in fits])
+    )
+    return float(np.dot(w, [f.tau for f in fits])), fits, w
