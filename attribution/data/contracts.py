@@ -332,7 +332,12 @@ def _names(value: Any, where: str, source: str | None) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _bad(where, f"must be a column name or a list of them, got {value!r}", "", source)
+        raise _bad(
+            where,
+            f"must be a column name or a list of them, got {value!r}",
+            "e.g. [E, R, K]",
+            source,
+        )
     if len(set(value)) != len(value):
         raise _bad(where, f"repeats a column: {value!r}", "list each column once", source)
     return tuple(value)
@@ -420,7 +425,9 @@ def _parse(raw: Any, *, source: str | None) -> Contract:
     checks = []
     seen: set[str] = {"primary_key"} if primary_key else set()
     for i, item in enumerate(checks_raw):
-        check = _parse_check(item, f"checks[{i}]", source, known)
+        check = _parse_check(
+            item, f"checks[{i}]", source, known, {c.name: c.types for c in columns}
+        )
         if check.id in seen:
             raise _bad(
                 f"checks[{i}].id",
@@ -493,15 +500,7 @@ def _parse_column(name: str, spec: Any, source: str | None) -> ColumnSpec:
         values = spec["allowed"]
         if not isinstance(values, list) or not values:
             raise _bad(f"{where}.allowed", "must be a non-empty list", "e.g. [0, 1]", source)
-        if numeric:
-            ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        elif types == ("string",):
-            ok = all(isinstance(v, str) for v in values)
-        elif types == ("boolean",):
-            ok = all(isinstance(v, bool) for v in values)
-        else:
-            ok = False
-        if not ok:
+        if not _values_match(types, values):
             raise _bad(
                 f"{where}.allowed",
                 f"values {values!r} do not match the column type {' or '.join(types)}",
@@ -527,7 +526,24 @@ def _parse_column(name: str, spec: Any, source: str | None) -> ColumnSpec:
     )
 
 
-def _parse_check(item: Any, where: str, source: str | None, known: Any) -> TableCheck:
+def _values_match(types: tuple[str, ...], values: list[Any]) -> bool:
+    """Literal values comparable with a column of these types (numbers, text or booleans)."""
+    if all(t in _NUMERIC_TYPES for t in types):
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if types == ("string",):
+        return all(isinstance(v, str) for v in values)
+    if types == ("boolean",):
+        return all(isinstance(v, bool) for v in values)
+    return False
+
+
+def _parse_check(
+    item: Any,
+    where: str,
+    source: str | None,
+    known: Any,
+    column_types: Mapping[str, tuple[str, ...]],
+) -> TableCheck:
     if not isinstance(item, dict):
         raise _bad(
             where, "must be a mapping with id, kind, ...", "e.g. {id: x, kind: min_rows}", source
@@ -578,7 +594,12 @@ def _parse_check(item: Any, where: str, source: str | None, known: Any) -> Table
         unit = known(_names(item["unit"], f"{where}.unit", source), f"{where}.unit")
         time = known(_names(item["time"], f"{where}.time", source), f"{where}.time")
         if len(unit) != 1 or len(time) != 1 or unit == time:
-            raise _bad(where, "needs one unit and one distinct time column", "", source)
+            raise _bad(
+                where,
+                "needs one unit and one distinct time column",
+                "e.g. unit: unit, time: period",
+                source,
+            )
         cols = (unit[0], time[0])
         default = f"every {unit[0]} observed in every {time[0]}"
     elif kind == "all_cells_present":
@@ -590,13 +611,28 @@ def _parse_check(item: Any, where: str, source: str | None, known: Any) -> Table
             or len(set(map(repr, levels))) != len(levels)
         ):
             raise _bad(
-                f"{where}.levels", f"must list ≥ 2 distinct values, got {levels!r}", "", source
+                f"{where}.levels",
+                f"must list ≥ 2 distinct values, got {levels!r}",
+                "e.g. levels: [0, 1]",
+                source,
             )
         min_count = item.get("min_count", 1)
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
             raise _bad(
-                f"{where}.min_count", f"must be a positive integer, got {min_count!r}", "", source
+                f"{where}.min_count",
+                f"must be a positive integer, got {min_count!r}",
+                "e.g. min_count: 1",
+                source,
             )
+        for c in cols:
+            if not _values_match(column_types[c], levels):
+                raise _bad(
+                    f"{where}.levels",
+                    f"values {levels!r} do not match column {c!r} of type "
+                    f"{' or '.join(column_types[c])}",
+                    "use numbers for numeric columns, text for string columns",
+                    source,
+                )
         kw.update(levels=tuple(levels), min_count=min_count)
         default = (
             f"each of the {len(levels) ** len(cols)} combinations of {', '.join(cols)} "
@@ -606,7 +642,10 @@ def _parse_check(item: Any, where: str, source: str | None, known: Any) -> Table
         n = item["min_rows"]
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise _bad(
-                f"{where}.min_rows", f"must be a non-negative integer, got {n!r}", "", source
+                f"{where}.min_rows",
+                f"must be a non-negative integer, got {n!r}",
+                "e.g. min_rows: 8",
+                source,
             )
         cols = ()
         kw["min_rows"] = n
@@ -616,11 +655,19 @@ def _parse_check(item: Any, where: str, source: str | None, known: Any) -> Table
         table = item["table"]
         if not isinstance(table, str) or not table:
             raise _bad(
-                f"{where}.table", f"must name the referenced table, got {table!r}", "", source
+                f"{where}.table",
+                f"must name the referenced table, got {table!r}",
+                "e.g. table: surface_panel",
+                source,
             )
         ref_cols = _names(item.get("ref_columns", list(cols)), f"{where}.ref_columns", source)
         if len(ref_cols) != len(cols):
-            raise _bad(f"{where}.ref_columns", "must pair one-to-one with columns", "", source)
+            raise _bad(
+                f"{where}.ref_columns",
+                "must pair one-to-one with columns",
+                "list as many ref_columns as columns",
+                source,
+            )
         kw.update(table=table, ref_columns=ref_cols)
         default = f"every ({', '.join(cols)}) occurs in {table}.({', '.join(ref_cols)})"
     return TableCheck(id=cid, kind=kind, columns=cols, message=(message or default).strip(), **kw)

@@ -263,6 +263,10 @@ MALFORMED = [
         "'checks[0].levels'",
     ),
     (
+        _with(checks=[{"id": "a", "kind": "all_cells_present", "columns": ["s", "id"]}]),
+        "'checks[0].levels'",
+    ),
+    (
         _with(
             checks=[
                 {"id": "a", "kind": "reference", "columns": ["id"], "table": "o", "ref_columns": []}
