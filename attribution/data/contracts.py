@@ -1249,12 +1249,33 @@ def _reference(t: ir.Table, check: TableCheck, refs: Mapping[str, Any], n_ex: in
     ref_keys = ref.select(
         **{c: ref[rc] for c, rc in zip(cols, check.ref_columns, strict=True)}
     ).distinct()
+    bad_types = [
+        f"{c} is {t[c].type()} but {check.table}.{rc} is {ref[rc].type()}"
+        for c, rc in zip(cols, check.ref_columns, strict=True)
+        if not _comparable(t[c].type(), ref[rc].type())
+    ]
+    if bad_types:
+        raise DataError(
+            f"check {check.id!r} cannot compare keys: " + "; ".join(bad_types),
+            columns=cols,
+            fix="cast the reference table's key column(s) to the same type",
+        )
     orphans = keys.anti_join(ref_keys, cols)
     count = _as_int(orphans.count().execute())
     examples = orphans.order_by(cols).limit(n_ex).execute() if count else pd.DataFrame()
     return CheckResult(
         check.id, check.kind, check.columns, count == 0, count, check.message, examples
     )
+
+
+def _comparable(a: dt.DataType, b: dt.DataType) -> bool:
+    if a.is_numeric() and b.is_numeric():
+        return True
+    if a.is_string() and b.is_string():
+        return True
+    if a.is_temporal() and b.is_temporal():
+        return True
+    return a == b
 
 
 def _own_backend(t: ir.Table) -> Any:

@@ -532,6 +532,8 @@ def test_reference_errors():
     frame = launch_frame()
     with pytest.raises(DataError, match="lacks column"):
         validate(frame, "launch_log", references={"surface_panel": pd.DataFrame({"u": ["x"]})})
+    with pytest.raises(DataError, match="cannot compare keys: unit is string"):
+        validate(frame, "launch_log", references={"surface_panel": pd.DataFrame({"unit": [1]})})
     with pytest.raises(OptionError, match="references must map"):
         validate(frame, "launch_log", references=[panel_frame()])  # type: ignore[arg-type]
     a, b = ibis.duckdb.connect(), ibis.duckdb.connect()
