@@ -136,9 +136,18 @@ def fit_fe_ols(
     yd, xd = both[:, 0], both[:, 1:]
     if k == 0:
         raise DesignError("no regressor left to estimate")
-    _, r, piv = scipy.linalg.qr(xd, mode="economic", pivoting=True)
+    xtx = xd.T @ xd
+    scale = np.sqrt(np.clip(np.diag(xtx), 0.0, None))
+    ref_scale = np.sqrt(np.clip(np.diag(x.T @ x), 0.0, None))
+    dead = scale <= 1e-10 * np.maximum(ref_scale, 1e-300)
+    safe = np.where(dead, 1.0, scale)
+    corr = xtx / np.outer(safe, safe)
+    corr[dead, :] = 0.0
+    corr[:, dead] = 0.0
+    # pivoted QR of the (k × k) normalised Gram matrix names the collinear columns cheaply
+    _, r, piv = scipy.linalg.qr(corr, pivoting=True)
     diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > 1e-9 * max(diag.max(initial=0.0), 1e-300)))
+    rank = int(np.sum(diag > 1e-10))
     if rank < k:
         bad = [names[i] for i in sorted(piv[rank:])]
         raise DesignError(
@@ -147,7 +156,7 @@ def fit_fe_ols(
             fix="drop them, widen/narrow the event window, or add never-treated (or later-treated) "
             "units so every relative period is identified",
         )
-    xtx_inv = np.linalg.inv(xd.T @ xd)
+    xtx_inv = np.linalg.inv(xtx)
     coef = xtx_inv @ (xd.T @ yd)
     resid = yd - xd @ coef
     cl_codes, cl_idx = np.unique(cluster, return_inverse=True)
@@ -157,8 +166,8 @@ def fit_fe_ols(
             "cluster-robust standard errors need at least two clusters; the data have one",
             fix="cluster on a finer variable",
         )
-    scores = np.zeros((g, k))
-    np.add.at(scores, cl_idx, xd * resid[:, None])
+    xu = xd * resid[:, None]
+    scores = np.column_stack([np.bincount(cl_idx, weights=xu[:, j], minlength=g) for j in range(k)])
     meat = scores.T @ scores
     # small-sample factor (pyfixest get_ssc, k_fixef="nonnested")
     k_fe = [int(codes.max()) + 1 for codes in fe]

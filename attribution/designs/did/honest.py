@@ -1,0 +1,577 @@
+"""HonestDiD sensitivity analysis (Rambachan & Roth 2023, "A More Credible Approach to Parallel Trends").
+
+Event-study coefficients are β = τ + δ with τ_pre = 0, where δ is the (unknown) difference in trends
+normalised to 0 in the reference period. The target is θ = τ_e, the effect at event time `e`.
+
+- ``method="smoothness"``: δ ∈ ΔSD(M) = {δ : |(δ_{t+1} - δ_t) - (δ_t - δ_{t-1})| ≤ M}, i.e. the
+  slope of the trend may change by at most M between consecutive periods. Interval: the optimal
+  fixed-length CI (FLCI) of Armstrong & Kolesár (2018, 2020) used by Rambachan & Roth (Section 4.1):
+  among affine estimators θ̂ = v'β̂ (with the post weights fixed to pick θ), choose v to minimise
+  the half-length  sd(v) · cv_α(maxbias(v) / sd(v)),  where cv_α(b) is the 1-α quantile of |N(b, 1)|
+  and maxbias(v) = M · ||A⁺'v||₁ over ΔSD(M) (A = the second-difference matrix; v must be orthogonal
+  to a linear trend, which ΔSD leaves free). Solved as a 1-D search over the bias budget with a
+  convex QP inside (scipy SLSQP).
+
+- ``method="relative_magnitudes"``: δ ∈ ΔRM(M̄) = {δ : |δ_{t+1} - δ_t| ≤ M̄ · max_{s<0} |δ_{s+1} - δ_s|
+  for post periods}. Rambachan & Roth invert the Andrews–Roth–Pakes conditional / hybrid test; that
+  is **not** implemented here. Instead a valid but conservative Bonferroni projection: with
+  α₂ = α/10 (the size RR's hybrid test spends on its first stage) a simultaneous sup-t upper bound
+  m̂ on the largest pre-period change, and a (1 - α + α₂) interval for β_e; the identified set
+  β_e ∓ M̄·k·m (k = number of post transitions up to e) is widened by both. Coverage ≥ 1 - α by the
+  union bound; intervals are wider than RR's C-LF intervals (tests check they contain them).
+
+The result consumes only the ``event_study() -> (event_times, estimates, vcov)`` protocol, so it
+works for TWFE / Sun–Abraham event studies and Callaway–Sant'Anna dynamic aggregations (which must
+use a universal base period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from attribution import config
+from attribution.designs.did.twfe import uniform_critical_value
+from attribution.errors import DesignError, EstimationError, OptionError
+from attribution.options import check_alpha, check_option
+from attribution.results import Provenance, Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "EventStudyParts",
+    "HonestMethod",
+    "HonestResult",
+    "flci",
+    "folded_normal_quantile",
+    "honest_did",
+    "rm_bonferroni_ci",
+    "split_event_study",
+]
+
+HonestMethod = Literal["smoothness", "relative_magnitudes"]
+
+
+# ------------------------------------------------------------------------------------------------
+# protocol → pre / post blocks
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventStudyParts:
+    """Pre- and post-period coefficients around the reference period, contiguous in event time."""
+
+    pre_times: np.ndarray
+    post_times: np.ndarray
+    beta: np.ndarray  # pre then post
+    sigma: np.ndarray
+    ref: int
+
+    @property
+    def n_pre(self) -> int:
+        return len(self.pre_times)
+
+    @property
+    def n_post(self) -> int:
+        return len(self.post_times)
+
+
+def split_event_study(
+    event_times: Sequence[float], estimates: Sequence[float], vcov: np.ndarray
+) -> EventStudyParts:
+    """Find the reference period and split into pre / post blocks (DesignError if impossible).
+
+    The reference is an event time reported with zero variance (dropped), or else the single
+    integer missing from the otherwise contiguous range of event times.
+    """
+    times = np.asarray(event_times, dtype=float)
+    beta = np.asarray(estimates, dtype=float)
+    sigma = np.asarray(vcov, dtype=float)
+    if times.ndim != 1 or beta.shape != times.shape or sigma.shape != (len(times),) * 2:
+        raise DesignError(
+            "event_study() must return event times, estimates and a matching square covariance"
+        )
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(sigma))):
+        raise DesignError("the event study has non-finite estimates or covariances")
+    if not np.allclose(times, np.round(times)):
+        raise DesignError("event times must be integers")
+    order = np.argsort(times)
+    times, beta, sigma = times[order].astype(int), beta[order], sigma[np.ix_(order, order)]
+    zero = np.diag(sigma) <= 0
+    if zero.sum() > 1:
+        raise DesignError(
+            f"event times {times[zero].tolist()} have zero variance; only the reference may",
+        )
+    if zero.any():
+        ref = int(times[zero][0])
+        keep = ~zero
+        times, beta, sigma = times[keep], beta[keep], sigma[np.ix_(keep, keep)]
+        full = np.arange(times.min(initial=ref), times.max(initial=ref) + 1)
+        gaps = sorted(set(full) - set(times) - {ref})
+    else:
+        full = np.arange(times.min(), times.max() + 1)
+        gaps = sorted(set(full) - set(times))
+        if len(gaps) != 1:
+            raise DesignError(
+                "cannot tell the reference period: the event times "
+                f"{times.tolist()} should be contiguous with exactly one omitted (reference) period",
+                fix="use a universal base period (e.g. aggte of att_gt with base_period='universal', "
+                "or event_study/sun_abraham, which omit ref)",
+            )
+        ref = int(gaps[0])
+        gaps = []
+    if gaps:
+        raise DesignError(
+            f"event times {gaps} are missing; HonestDiD needs contiguous event times",
+            fix="estimate every event time between the first lead and the last lag",
+        )
+    pre, post = times < ref, times > ref
+    if not pre.any() or not post.any():
+        raise DesignError(
+            f"HonestDiD needs at least one pre-period and one post-period coefficient around the "
+            f"reference {ref}; got event times {times.tolist()}"
+        )
+    return EventStudyParts(
+        pre_times=times[pre], post_times=times[post], beta=beta, sigma=sigma, ref=ref
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# math
+# ------------------------------------------------------------------------------------------------
+def folded_normal_quantile(bias: float, alpha: float) -> float:
+    """cv_α(b): the 1-α quantile of |N(b, 1)| (Armstrong & Kolesár's critical value)."""
+    b = abs(float(bias))
+    if b == 0:
+        return float(stats.norm.ppf(1 - alpha / 2))
+
+    def f(c: float) -> float:
+        return stats.norm.cdf(c - b) - stats.norm.cdf(-c - b) - (1 - alpha)
+
+    return float(optimize.brentq(f, 0.0, b + 10.0, xtol=1e-14, rtol=1e-14))
+
+
+def _second_differences(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """A (second differences of the full sequence with δ_ref = 0, on the non-ref entries) and the
+    linear trend spanning its null space."""
+    n = n_pre + n_post
+    full = np.zeros((n - 1, n + 1))
+    for r in range(n - 1):
+        full[r, r : r + 3] = (1.0, -2.0, 1.0)
+    a = np.delete(full, n_pre, axis=1)
+    trend = np.delete(np.arange(n + 1, dtype=float) - n_pre, n_pre)
+    return a, trend
+
+
+@dataclass(frozen=True)
+class _Flci:
+    center: float
+    half_length: float
+    sd: float
+    max_bias: float
+    weights: np.ndarray
+
+
+def flci(
+    beta: np.ndarray, sigma: np.ndarray, n_pre: int, l_post: np.ndarray, m: float, alpha: float
+) -> _Flci:
+    """Optimal fixed-length CI for θ = l'τ_post under ΔSD(m) (module docstring)."""
+    n_post = len(l_post)
+    a, trend = _second_differences(n_pre, n_post)
+    a_pinv = np.linalg.pinv(a)  # maps second differences to δ orthogonal to the trend
+    sp, spq = sigma[:n_pre, :n_pre], sigma[:n_pre, n_pre:]
+    lq = np.asarray(l_post, float)
+    r = -float(trend[n_pre:] @ lq)
+    tp = trend[:n_pre]
+    const = float(lq @ sigma[n_pre:, n_pre:] @ lq)
+
+    def var(v: np.ndarray) -> float:
+        return float(v @ sp @ v + 2 * v @ spq @ lq + const)
+
+    # minimum-variance v subject to v'tp = r (KKT system)
+    kkt = np.block([[2 * sp, tp[:, None]], [tp[None, :], np.zeros((1, 1))]])
+    rhs = np.concatenate([-2 * spq @ lq, [r]])
+    v0 = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:n_pre]
+
+    def bias_of(v: np.ndarray) -> float:
+        return m * float(np.abs(a_pinv.T @ np.concatenate([v, lq])).sum())
+
+    def result(v: np.ndarray) -> _Flci:
+        sd = np.sqrt(max(var(v), 0.0))
+        b = bias_of(v)
+        hl = sd * folded_normal_quantile(b / sd, alpha)
+        return _Flci(float(np.concatenate([v, lq]) @ beta), hl, sd, b, v)
+
+    if m == 0:
+        return result(v0)
+    ap, aq = a_pinv.T[:, :n_pre], a_pinv.T[:, n_pre:] @ lq  # A⁺'w = ap v + aq
+    k = ap.shape[0]
+
+    # smallest attainable bias: LP min Σu s.t. -u <= ap v + aq <= u, tp'v = r
+    c = np.concatenate([np.zeros(n_pre), np.ones(k)])
+    a_ub = np.block([[ap, -np.eye(k)], [-ap, -np.eye(k)]])
+    b_ub = np.concatenate([-aq, aq])
+    lp = optimize.linprog(
+        c,
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=np.concatenate([tp, np.zeros(k)])[None, :],
+        b_eq=[r],
+        bounds=[(None, None)] * (n_pre + k),
+        method="highs",
+    )
+    if lp.status != 0:
+        raise EstimationError(f"FLCI: the bias linear program failed ({lp.message})")
+    u_min, u_max = float(lp.fun), float(np.abs(ap @ v0 + aq).sum())
+    v_lp = lp.x[:n_pre]
+
+    def min_var_given_budget(budget: float, start: np.ndarray) -> np.ndarray:
+        """min var(v) s.t. Σ|ap v + aq| <= budget, tp'v = r (convex QP via SLSQP)."""
+        x0 = np.concatenate([start, np.abs(ap @ start + aq)])
+        cons = [
+            {
+                "type": "ineq",
+                "fun": lambda x: np.concatenate(
+                    [x[n_pre:] - (ap @ x[:n_pre] + aq), x[n_pre:] + (ap @ x[:n_pre] + aq)]
+                ),
+                "jac": lambda x: np.block([[-ap, np.eye(k)], [ap, np.eye(k)]]),
+            },
+            {
+                "type": "ineq",
+                "fun": lambda x: np.array([budget - x[n_pre:].sum()]),
+                "jac": lambda x: np.concatenate([np.zeros(n_pre), -np.ones(k)])[None, :],
+            },
+            {
+                "type": "eq",
+                "fun": lambda x: np.array([tp @ x[:n_pre] - r]),
+                "jac": lambda x: np.concatenate([tp, np.zeros(k)])[None, :],
+            },
+        ]
+
+        def obj(x: np.ndarray) -> tuple[float, np.ndarray]:
+            v = x[:n_pre]
+            g = np.concatenate([2 * sp @ v + 2 * spq @ lq, np.zeros(k)])
+            return var(v), g
+
+        sol = optimize.minimize(
+            obj,
+            x0,
+            jac=True,
+            constraints=cons,
+            method="SLSQP",
+            options={"ftol": 1e-15, "maxiter": 500},
+        )
+        return sol.x[:n_pre] if sol.success else start
+
+    if u_max - u_min <= 1e-12 * max(u_max, 1.0):
+        return result(v0)
+    cache: dict[float, _Flci] = {}
+
+    def hl_at(budget: float) -> float:
+        start = v_lp if budget < 0.5 * (u_min + u_max) else v0
+        v = min_var_given_budget(budget, start)
+        res = result(v)
+        cache[budget] = res
+        return res.half_length
+
+    grid = np.linspace(u_min, u_max, 25)
+    vals = [hl_at(b) for b in grid]
+    i = int(np.argmin(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    if hi > lo:
+        opt = optimize.minimize_scalar(
+            hl_at, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10 * (u_max - u_min)}
+        )
+        hl_at(float(opt.x))
+    best = min(cache.values(), key=lambda f: f.half_length)
+    return best
+
+
+def rm_bonferroni_ci(
+    beta: np.ndarray, sigma: np.ndarray, n_pre: int, l_post: np.ndarray, mbar: float, alpha: float
+) -> tuple[float, float, float, float]:
+    """Conservative ΔRM(M̄) interval (module docstring). Returns (lb, ub, m_upper, spread)."""
+    lq = np.asarray(l_post, float)
+    n = len(beta)
+    center = float(lq @ beta[n_pre:])
+    se = float(np.sqrt(lq @ sigma[n_pre:, n_pre:] @ lq))
+    if mbar == 0:
+        z = stats.norm.ppf(1 - alpha / 2)
+        return center - z * se, center + z * se, float("nan"), 0.0
+    alpha2 = alpha / 10
+    z = stats.norm.ppf(1 - (alpha - alpha2) / 2)
+    # pre-period first differences including the step into the reference (δ_ref = 0)
+    d = np.zeros((n_pre, n))
+    for s in range(n_pre):
+        d[s, s] = -1.0
+        if s + 1 < n_pre:
+            d[s, s + 1] = 1.0
+    diffs = d @ beta
+    vd = d @ sigma @ d.T
+    sd = np.sqrt(np.diag(vd))
+    crit = uniform_critical_value(vd, alpha2, seed=config.get().seed, draws=200_000)
+    m_upper = float(np.max(np.abs(diffs) + crit * sd))
+    # θ = l'τ_post; worst case of l'δ_post with |Δδ| <= M̄ m is M̄ m Σ_j |Σ_{k>=j} l_k|
+    spread = float(np.abs(np.cumsum(lq[::-1])[::-1]).sum())
+    width = mbar * m_upper * spread
+    return center - z * se - width, center + z * se + width, m_upper, spread
+
+
+# ------------------------------------------------------------------------------------------------
+# result and public entry point
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class HonestResult(Result):
+    """Robust intervals for θ = τ_e over a grid of M (smoothness) or M̄ (relative magnitudes).
+
+    `table` rows: ``term`` "original" (conventional interval) then one per grid value, with columns
+    `M`/`Mbar` (the restriction), `method` ("FLCI" / "RM-Bonferroni" / "conventional").
+    `breakdown` is the largest M (M̄) for which the interval still excludes 0 (nan if the original
+    interval already covers 0; inf if it never does on the searched range).
+    """
+
+    method: str
+    e: int
+    breakdown: float
+
+    @property
+    def sensitivity(self) -> pd.DataFrame:
+        return self.table.iloc[1:].copy(deep=False)
+
+    def plot(self, *, ax: Axes | None = None) -> Figure:
+        """Robust intervals against M (M̄), with the conventional interval at the left."""
+        from attribution.report.plotting import new_axes
+
+        fig, ax = new_axes(ax)
+        par = "M" if self.method == "smoothness" else "Mbar"
+        t = self.table
+        grid = t[par].to_numpy(float)[1:]
+        step = (grid.max() - grid.min()) / max(len(grid) - 1, 1) if len(grid) > 1 else 1.0
+        xs = np.concatenate([[grid.min() - step], grid])
+        lo, hi = t["conf_low"].to_numpy(float), t["conf_high"].to_numpy(float)
+        mid = 0.5 * (lo + hi)
+        ax.errorbar(
+            xs[1:],
+            mid[1:],
+            yerr=[mid[1:] - lo[1:], hi[1:] - mid[1:]],
+            fmt="none",
+            capsize=3,
+            color="C0",
+            label=str(t["method"].iloc[1]),
+        )
+        ax.errorbar(
+            xs[:1],
+            mid[:1],
+            yerr=[mid[:1] - lo[:1], hi[:1] - mid[:1]],
+            fmt="none",
+            capsize=3,
+            color="C3",
+            label="original",
+        )
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel(par)
+        ax.set_ylabel(f"effect at event time {self.e}")
+        ax.set_title(f"HonestDiD sensitivity ({self.method})")
+        ax.legend(loc="best", fontsize="small")
+        return fig
+
+
+def _grid(values: object, what: str, default: np.ndarray) -> np.ndarray:
+    if values is None:
+        return default
+    arr = np.atleast_1d(np.asarray(values, dtype=float)) if _numeric(values) else None
+    if (
+        arr is None
+        or arr.ndim != 1
+        or arr.size == 0
+        or not np.all(np.isfinite(arr))
+        or (arr < 0).any()
+    ):
+        raise OptionError(
+            f"{what}={values!r} must be a non-negative number or a list of them",
+            fix=f"e.g. {what}=[0, 0.5, 1]",
+        )
+    return np.unique(arr)
+
+
+def _numeric(values: object) -> bool:
+    try:
+        np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def honest_did(
+    result: Any,
+    *,
+    method: HonestMethod = "smoothness",
+    M: float | Sequence[float] | None = None,
+    Mbar: float | Sequence[float] | None = None,
+    e: int = 0,
+    alpha: float = 0.05,
+) -> HonestResult:
+    """Rambachan–Roth sensitivity of the event-time-`e` effect to violations of parallel trends.
+
+    `result` is anything with ``event_study() -> (event_times, estimates, vcov)``. Smoothness uses
+    the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest pre-period second
+    difference plus two standard errors of β_e); relative magnitudes uses a conservative Bonferroni
+    projection for each M̄ in `Mbar` (default 0, 0.5, …, 2) — see the module docstring.
+    """
+    check_option("method", method, HonestMethod)
+    alpha = check_alpha(alpha)
+    if not hasattr(result, "event_study"):
+        raise OptionError(
+            f"honest_did needs an event-study result, got {type(result).__name__}",
+            fix="pass the result of event_study, sun_abraham, launch_event_study or "
+            "aggte(type='dynamic') with base_period='universal'",
+        )
+    if method == "smoothness" and Mbar is not None:
+        raise OptionError("Mbar belongs to method='relative_magnitudes'", fix="pass M=")
+    if method == "relative_magnitudes" and M is not None:
+        raise OptionError("M belongs to method='smoothness'", fix="pass Mbar=")
+    parts = split_event_study(*result.event_study())
+    if not isinstance(e, int | np.integer) or isinstance(e, bool) or e not in parts.post_times:
+        raise OptionError(
+            f"e={e!r} is not a post-period event time of this event study",
+            fix=f"choose one of {parts.post_times.tolist()}",
+        )
+    l_post = (parts.post_times == e).astype(float)
+    n_pre = parts.n_pre
+    beta, sigma = parts.beta, parts.sigma
+    center = float(l_post @ beta[n_pre:])
+    se = float(np.sqrt(l_post @ sigma[n_pre:, n_pre:] @ l_post))
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = [
+        {
+            "term": "original",
+            "estimate": center,
+            "std_error": se,
+            "conf_low": center - z * se,
+            "conf_high": center + z * se,
+            "p_value": float(2 * stats.norm.sf(abs(center / se))) if se > 0 else np.nan,
+            "method": "conventional",
+            "M": np.nan,
+            "Mbar": np.nan,
+        }
+    ]
+    if method == "smoothness":
+        pre_full = np.concatenate([beta[:n_pre], [0.0]])
+        sd2 = np.abs(np.diff(pre_full, 2)).max(initial=0.0)
+        grid = _grid(M, "M", np.linspace(0.0, sd2 + 2 * se, 10))
+
+        def interval(mv: float) -> tuple[float, float, float, float]:
+            f = flci(beta, sigma, n_pre, l_post, mv, alpha)
+            return f.center - f.half_length, f.center + f.half_length, f.center, f.sd
+
+        for mv in grid:
+            lb, ub, c, sd = interval(float(mv))
+            rows.append(
+                {
+                    "term": f"M={mv:g}",
+                    "estimate": c,
+                    "std_error": sd,
+                    "conf_low": lb,
+                    "conf_high": ub,
+                    "p_value": np.nan,
+                    "method": "FLCI",
+                    "M": mv,
+                    "Mbar": np.nan,
+                }
+            )
+        breakdown = _breakdown(lambda mv: interval(mv)[:2], rows, grid)
+    else:
+        grid = _grid(Mbar, "Mbar", np.arange(0.0, 2.01, 0.5))
+        for mb in grid:
+            lb, ub, _, _ = rm_bonferroni_ci(beta, sigma, n_pre, l_post, float(mb), alpha)
+            rows.append(
+                {
+                    "term": f"Mbar={mb:g}",
+                    "estimate": center,
+                    "std_error": se,
+                    "conf_low": lb,
+                    "conf_high": ub,
+                    "p_value": np.nan,
+                    "method": "RM-Bonferroni",
+                    "M": np.nan,
+                    "Mbar": mb,
+                }
+            )
+        breakdown = _rm_breakdown(beta, sigma, n_pre, l_post, alpha, rows)
+    table = pd.DataFrame(rows)
+    return HonestResult(
+        design="did.honest_did",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design="did.honest_did",
+            data=getattr(getattr(result, "provenance", None), "data", None),
+            options={
+                "method": method,
+                "grid": grid.tolist(),
+                "e": int(e),
+                "alpha": alpha,
+                "source": getattr(result, "design", type(result).__name__),
+            },
+            seed=config.get().seed,
+        ),
+        method=method,
+        e=int(e),
+        breakdown=breakdown,
+    )
+
+
+def _excludes_zero(lb: float, ub: float) -> bool:
+    return lb > 0 or ub < 0
+
+
+def _breakdown(interval: Any, rows: list[dict[str, Any]], grid: np.ndarray) -> float:
+    """Largest M whose FLCI excludes 0, by bisection between the grid points that bracket it."""
+    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
+        return float("nan")
+    ok = [_excludes_zero(r["conf_low"], r["conf_high"]) for r in rows[1:]]
+    if all(ok):
+        return float("inf") if grid[-1] > 0 else 0.0
+    first_bad = ok.index(False)
+    if first_bad == 0:
+        lo = 0.0
+        if grid[0] == 0:
+            return float("nan")
+        hi = float(grid[0])
+    else:
+        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if _excludes_zero(*interval(mid)):
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-4 * max(hi, 1e-12):
+            break
+    return lo
+
+
+def _rm_breakdown(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    alpha: float,
+    rows: list[dict[str, Any]],
+) -> float:
+    """Largest M̄ whose Bonferroni ΔRM interval excludes 0 (closed form: the bound is linear)."""
+    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
+        return float("nan")
+    lb, ub, m_upper, spread = rm_bonferroni_ci(beta, sigma, n_pre, l_post, 1.0, alpha)
+    width = m_upper * spread
+    margin = 0.5 * (ub - lb) - width  # the sampling half-width at the Bonferroni level
+    center = 0.5 * (lb + ub)
+    slack = abs(center) - margin
+    if slack <= 0:
+        return 0.0
+    return float(slack / width) if width > 0 else float("inf")
