@@ -32,7 +32,7 @@ import yaml
 
 from attribution import config
 from attribution.data.checks import duplicated_keys, is_infinite, is_missing
-from attribution.data.engine import as_table
+from attribution.data.engine import as_table, backend_name
 from attribution.errors import ContractViolation, DataError, OptionError
 from attribution.results import to_jsonable
 
@@ -965,7 +965,7 @@ def validate(
         version=spec.version,
         n_rows=n_rows,
         checks=tuple(_unmap(results[i], column_map) for i in order),
-        backend=_backend(t),
+        backend=backend_name(t),
         column_map=column_map,
     )
     if raise_on_failure and not report.passed:
@@ -1072,12 +1072,6 @@ def _as_int(value: Any) -> int:
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return 0
     return int(value)
-
-
-def _backend(t: ir.Table) -> str:
-    from attribution.data.engine import backend_name
-
-    return backend_name(t)
 
 
 def _run_table_check(
