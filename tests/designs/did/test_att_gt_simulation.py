@@ -94,38 +94,38 @@ def test_recovers_simulator_truth():
 
 
 @pytest.mark.slow
-def test_coverage_over_500_seeds(make_staggered):
-    """95% intervals: pointwise ATT(g,t), simple and dynamic overall, and the uniform event-study
-    band (sup-t, multiplier bootstrap) cover the population truth 93-97% of the time."""
-    n_seeds = 500
-    hits = {"cells": [], "simple": [], "dynamic": [], "band": [], "notyet": []}
+def test_coverage_over_many_seeds(make_staggered):
+    """95% intervals cover the population truth 93-97% of the time: pointwise ATT(g,t) (never- and
+    not-yet-treated controls), simple and dynamic overall effects over 1000 seeds, and the uniform
+    event-study band (sup-t, multiplier bootstrap) over the first 500 of them."""
+    n_seeds, n_band = 1000, 500
+    hits: dict[str, list] = {"cells": [], "notyet": [], "simple": [], "dynamic": [], "band": []}
+
+    def cover(tab: pd.DataFrame) -> float:
+        return float(np.mean((tab["conf_low"] <= tab["att"]) & (tab["att"] <= tab["conf_high"])))
+
     for seed in range(n_seeds):
         frame, truth = make_staggered(1000 + seed, n_units=300, noise=1.0)
         Y, g, periods = _arrays(frame)
         mom = cohort_moments_from_arrays(Y, g, periods)
-        res = att_gt_from_moments(mom, bstrap=True, cband=True, biters=999, seed=seed)
-        tab = res.tidy().merge(truth, on=["group", "time"], validate="one_to_one")
-        hits["cells"].append(
-            np.mean((tab["conf_low"] <= tab["att"]) & (tab["att"] <= tab["conf_high"]))
-        )
+        res = att_gt_from_moments(mom)
+        hits["cells"].append(cover(res.tidy().merge(truth, on=["group", "time"])))
+        ny = att_gt_from_moments(mom, control_group="notyettreated")
+        hits["notyet"].append(cover(ny.tidy().merge(truth, on=["group", "time"])))
         post = truth[truth["time"] >= truth["group"]]
-        target = len(post) and post["att"].mean()
-        simple = aggte(res, type="simple", bstrap=False, cband=False).overall
-        hits["simple"].append(simple.conf_low <= target <= simple.conf_high)
+        simple = aggte(res, type="simple").overall  # cohorts equally likely: equal weights
+        hits["simple"].append(simple.conf_low <= post["att"].mean() <= simple.conf_high)
         dyn = aggte(res, type="dynamic")
         e = dyn.tidy()["event_time"].to_numpy()
         true_e = np.where(e >= 0, 0.5 * (e + 1), 0.0)
         o = dyn.overall
         hits["dynamic"].append(o.conf_low <= true_e[e >= 0].mean() <= o.conf_high)
-        band = dyn.tidy()
-        hits["band"].append(
-            bool(np.all((band["conf_low"] <= true_e) & (true_e <= band["conf_high"])))
-        )
-        ny = att_gt_from_moments(mom, control_group="notyettreated").tidy()
-        ny = ny.merge(truth, on=["group", "time"])
-        hits["notyet"].append(
-            np.mean((ny["conf_low"] <= ny["att"]) & (ny["att"] <= ny["conf_high"]))
-        )
+        if seed < n_band:
+            band = aggte(res, type="dynamic", bstrap=True, cband=True, biters=999, seed=seed)
+            t = band.tidy()
+            hits["band"].append(
+                bool(np.all((t["conf_low"] <= true_e) & (true_e <= t["conf_high"])))
+            )
     rates = {k: float(np.mean(v)) for k, v in hits.items()}
     for key, rate in rates.items():
         assert 0.93 <= rate <= 0.97, (key, rates)
