@@ -158,10 +158,11 @@ def _chunks(
     n_markets: int,
     chunk_size: int,
     counts: np.ndarray,
+    window_days: int = WINDOW_DAYS,
 ) -> Iterator[pa.Table]:
     weights, m_mult, m_labels = _markets(seed, n_markets)
     m_cum = np.cumsum(weights)
-    mult_cells = cell_multipliers(effects)
+    mult_cells = cell_multipliers(effects, window_days=window_days)
     seg_dict = pa.array([s.name for s in SEGMENTS], pa.string())
     mkt_dict = pa.array(m_labels, pa.string())
     n_blocks = math.ceil(n_users / BLOCK)
@@ -191,12 +192,20 @@ def _chunks(
         )
 
 
-def factorial_truth(effects: ComponentEffects | None = None) -> GroundTruth:
-    """Exact GroundTruth of the factorial scenario (independent of seed, allocation and n)."""
+def factorial_truth(
+    effects: ComponentEffects | None = None, *, window_days: int = WINDOW_DAYS
+) -> GroundTruth:
+    """Exact GroundTruth of the factorial scenario (independent of seed, allocation and n).
+
+    details: "segment_cell_means" / "segment_effects" (per segment), "daily_effects" (BHH effects
+    on each test day: the novelty decay), "long_run_effects" (novelty gone), "window_days",
+    "effects_params", "segments", "pre_engagement_mean".
+    """
     effects = ComponentEffects() if effects is None else effects
+    window_days = _check_int("window_days", window_days, 1, "e.g. window_days=14")
     shares = np.array([s.share for s in SEGMENTS])
     mu = np.array([s.mean_activity for s in SEGMENTS])
-    mult = cell_multipliers(effects)  # (segments, cells)
+    mult = cell_multipliers(effects, window_days=window_days)  # (segments, cells)
     seg_means = mu[:, None] * mult
     pop = shares @ seg_means
     values = {c: float(pop[i]) for i, c in enumerate(cells(3))}
@@ -206,13 +215,13 @@ def factorial_truth(effects: ComponentEffects | None = None) -> GroundTruth:
     seg_effects = pd.DataFrame(
         {s.name: bhh_effects(COMPONENTS, seg_cm.loc[s.name]) for s in SEGMENTS}
     ).T
-    days = np.arange(1, WINDOW_DAYS + 1)
-    daily = np.zeros((WINDOW_DAYS, 8))
+    days = np.arange(1, window_days + 1)
+    daily = np.zeros((window_days, 8))
     for s, seg in enumerate(SEGMENTS):
         for c, cell in enumerate(cells(3)):
             daily[:, c] += shares[s] * mu[s] * daily_multipliers(effects, seg, cell, days)
     daily_effects = pd.DataFrame(
-        [bhh_effects(COMPONENTS, pd.Series(daily[d], index=labels)) for d in range(WINDOW_DAYS)],
+        [bhh_effects(COMPONENTS, pd.Series(daily[d], index=labels)) for d in range(window_days)],
         index=pd.Index(days, name="day"),
     )
     lr = ComponentEffects(
@@ -221,7 +230,7 @@ def factorial_truth(effects: ComponentEffects | None = None) -> GroundTruth:
     lr_pop = shares @ (mu[:, None] * cell_multipliers(lr))
     long_run = bhh_effects(COMPONENTS, pd.Series(lr_pop, index=labels))
     details = {
-        "window_days": WINDOW_DAYS,
+        "window_days": window_days,
         "effects_params": effects,
         "segments": segment_table(),
         "segment_cell_means": seg_cm,
@@ -244,13 +253,16 @@ def factorial_experiment(
     table_name: str = "factorial_experiment",
     chunk_size: int = 1_000_000,
     progress: bool = False,
+    window_days: int = WINDOW_DAYS,
 ) -> Simulation:
     """Simulate a user-randomised 2×2×2 experiment of the embedding E, retrieval R and ranker K.
 
     Each user is independently assigned E, R, K with probabilities `allocation` (default 0.5 each;
     unequal values produce a sample-ratio mismatch on purpose). `effects` (a ComponentEffects)
     overrides the stage lifts, e.g. ``ComponentEffects.none()`` for an A/A test. The outcome is
-    engagement averaged over a 14-day test window with novelty decay; pre_engagement is the
+    engagement averaged over a `window_days`-day test window (default 14) with novelty decay, so a
+    shorter test overstates the long-run effects (see truth.details["daily_effects"] and
+    ["long_run_effects"]); pre_engagement is the
     pre-period value of the same user (the CUPED covariate, correlation ≈ 0.97).
 
     Returns a Simulation with one table `table_name` (pandas, or an Ibis table in `con` written
@@ -262,6 +274,7 @@ def factorial_experiment(
     seed = _check_int("seed", seed, 0, "use a non-negative integer seed")
     n_markets = _check_int("n_markets", n_markets, 1, "use at least one market")
     chunk_size = _check_int("chunk_size", chunk_size, 1, "e.g. chunk_size=1_000_000")
+    window_days = _check_int("window_days", window_days, 1, "e.g. window_days=14")
     alloc = _check_allocation(allocation)
     if effects is None:
         effects = ComponentEffects()
@@ -277,7 +290,7 @@ def factorial_experiment(
 
     counts = np.zeros(8, dtype=np.int64)
     report = Progress("factorial_experiment", n_users, progress)
-    chunks = _chunks(n_users, seed, alloc, effects, n_markets, chunk_size, counts)
+    chunks = _chunks(n_users, seed, alloc, effects, n_markets, chunk_size, counts, window_days)
     if con is None:
         table: Any = to_pandas(chunks)
         report(n_users)
@@ -293,7 +306,7 @@ def factorial_experiment(
             f"cell(s) {empty} received no users (n_users={n_users}, allocation={alloc.tolist()})",
             fix="increase n_users or move the allocation probabilities toward 0.5",
         )
-    truth = factorial_truth(effects)
+    truth = factorial_truth(effects, window_days=window_days)
     details = dict(truth.details)
     details["allocation"] = dict(zip(COMPONENTS, alloc.tolist(), strict=True))
     weights, m_mult, m_labels = _markets(seed, n_markets)

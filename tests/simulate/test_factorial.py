@@ -120,6 +120,21 @@ def test_truth_calibration_matches_product_story():
     assert seg.loc["heavy", "K"] > seg.loc["new", "K"]
 
 
+def test_shorter_window_overstates_long_run_effects():
+    week, month = factorial_truth(window_days=7), factorial_truth(window_days=28)
+    lr = factorial_truth().details["long_run_effects"]
+    for term in ("E", "R", "K", "E:K"):
+        assert week.effects[term] > factorial_truth().effects[term] > month.effects[term] > lr[term]
+    sim = factorial_experiment(2000, seed=0, window_days=7)
+    assert sim.truth.details["window_days"] == 7
+    pd.testing.assert_series_equal(sim.truth.effects, week.effects)
+    # same users and assignments, only the outcome's effect part differs
+    base = factorial_experiment(2000, seed=0).table()
+    pd.testing.assert_frame_equal(
+        sim.table().drop(columns="engagement"), base.drop(columns="engagement")
+    )
+
+
 def test_no_effects_means_flat_cells():
     tr = factorial_truth(ComponentEffects.none())
     assert np.allclose(tr.cell_means, 10.0) and np.allclose(tr.effects, 0.0)
@@ -199,6 +214,7 @@ def test_allocation_changes_sample_ratio():
         ({"table_name": ""}, "table_name"),
         ({"con": "sim.duckdb"}, "Ibis backend"),
         ({"progress": "yes"}, "progress"),
+        ({"window_days": 0}, "window_days"),
     ],
 )
 def test_bad_options(kwargs, match):

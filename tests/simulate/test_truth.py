@@ -64,15 +64,20 @@ def test_bhh_effects_equal_twice_the_saturated_ols_coefficients():
 
 
 @pytest.mark.parametrize(
-    "effects", [ComponentEffects(), ComponentEffects(EK=0.02, novelty=2.0, novelty_days=1.5)]
+    ("effects", "window"),
+    [
+        (ComponentEffects(), WINDOW_DAYS),
+        (ComponentEffects(EK=0.02, novelty=2.0, novelty_days=1.5), 7),
+        (ComponentEffects(), 1),
+    ],
 )
-def test_factorial_cell_means_in_closed_form(effects):
+def test_factorial_cell_means_in_closed_form(effects, window):
     """Recompute every exact cell mean with geometric sums instead of the day-by-day average."""
-    q, D, nu = math.exp(-1 / effects.novelty_days), WINDOW_DAYS, effects.novelty
+    q, D, nu = math.exp(-1 / effects.novelty_days), window, effects.novelty
     s1 = (1 - q**D) / (D * (1 - q))
     s2 = (1 - q ** (2 * D)) / (D * (1 - q**2))
     n1, n2 = 1 + nu * s1, 1 + 2 * nu * s1 + nu**2 * s2
-    tr = factorial_truth(effects)
+    tr = factorial_truth(effects, window_days=window)
     for cell in cells(3):
         e, r, k = cell
         total = 0.0
