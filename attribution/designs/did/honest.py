@@ -279,7 +279,7 @@ def flci(
         cache[budget] = res
         return res.half_length
 
-    grid = np.linspace(u_min, u_max, 25)
+    grid = np.linspace(u_min, u_max, 15)
     vals = [hl_at(b) for b in grid]
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
@@ -531,7 +531,7 @@ def _excludes_zero(lb: float, ub: float) -> bool:
 
 
 def _breakdown(interval: Any, rows: list[dict[str, Any]], grid: np.ndarray) -> float:
-    """Largest M whose FLCI excludes 0, by bisection between the grid points that bracket it."""
+    """Largest M whose FLCI excludes 0: a root of the bound between the bracketing grid points."""
     if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
         return float("nan")
     ok = [_excludes_zero(r["conf_low"], r["conf_high"]) for r in rows[1:]]
@@ -545,15 +545,17 @@ def _breakdown(interval: Any, rows: list[dict[str, Any]], grid: np.ndarray) -> f
         hi = float(grid[0])
     else:
         lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        if _excludes_zero(*interval(mid)):
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-4 * max(hi, 1e-12):
-            break
-    return lo
+    positive = rows[0]["conf_low"] > 0
+
+    def margin(mv: float) -> float:  # > 0 while the interval excludes 0
+        lb, ub = interval(mv)
+        return lb if positive else -ub
+
+    if lo == hi:
+        return lo
+    if lo == 0.0 and margin(0.0) <= 0:
+        return float("nan")  # even M = 0 (exactly linear trends) does not exclude 0
+    return float(optimize.brentq(margin, lo, hi, xtol=1e-7 * max(hi, 1e-12), rtol=1e-10))
 
 
 def _rm_breakdown(

@@ -131,7 +131,11 @@ def sun_abraham(
             f"cohort(s) {[int(c) for c in missing_ref]} are not observed at the reference event "
             f"time ref={ref}",
             columns=[tname, gname],
-            rows=cells[cells["cohort"].isin(missing_ref)].head(config.get().example_rows),
+            rows=cells[cells["cohort"].isin(missing_ref)]
+            .groupby("cohort")["event_time"]
+            .agg(first_event_time="min", last_event_time="max")
+            .reset_index()
+            .head(config.get().example_rows),
             fix="choose a ref every cohort has (e.g. -1 with a period before each adoption), or "
             "drop those cohorts",
         )
