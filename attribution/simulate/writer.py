@@ -98,6 +98,27 @@ def _append(
     schema: ibis.Schema,
     progress: Callable[[int], None] | None,
 ) -> None:
+    if _is_duckdb(con):
+        # DuckDB draws its own progress bar for inserts over ~2 s; ours is the one line on stderr.
+        # Switch it off for the write and restore the caller's setting afterwards.
+        raw = con.con
+        before = raw.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+        raw.execute("SET enable_progress_bar = false")
+        try:
+            _append_rows(con, name, chunks, schema, progress)
+        finally:
+            raw.execute(f"SET enable_progress_bar = {'true' if before else 'false'}")
+    else:
+        _append_rows(con, name, chunks, schema, progress)
+
+
+def _append_rows(
+    con: BaseBackend,
+    name: str,
+    chunks: Iterable[pa.Table],
+    schema: ibis.Schema,
+    progress: Callable[[int], None] | None,
+) -> None:
     done = 0
     for chunk in chunks:
         if _is_duckdb(con):

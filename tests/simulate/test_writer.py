@@ -40,3 +40,18 @@ def test_failed_write_drops_the_table(tmp_path):
 def test_table_names_must_be_identifiers(name):
     with pytest.raises(OptionError, match="table_name"):
         check_table_name(name)
+
+
+def test_duckdb_progress_bar_setting_is_restored(tmp_path):
+    from attribution.simulate import factorial_experiment
+
+    con = at.connect(str(tmp_path / "p.duckdb"))
+
+    def setting():
+        return con.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+
+    for value in ("true", "false"):
+        con.con.execute(f"SET enable_progress_bar = {value}")
+        factorial_experiment(100, seed=0, con=con)
+        assert setting() is (value == "true")
+    con.disconnect()
