@@ -26,6 +26,7 @@ from attribution.data.contracts import (
 )
 from attribution.data.engine import fingerprint
 from attribution.errors import ContractViolation, DataError, OptionError
+from tests.conftest import put
 
 CONTRACTS = ("exposures", "factorial_experiment", "launch_log", "surface_panel")
 
@@ -687,7 +688,7 @@ def test_factorial_contract_on_spark(spark_backend):
     moved = frame.iloc[[3]].copy()
     moved["K"] = np.int8(1 - moved["K"].iloc[0])
     frame = pd.concat([frame, moved], ignore_index=True)
-    report = validate(_put(spark_backend, frame), "factorial_experiment", raise_on_failure=False)
+    report = validate(put(spark_backend, frame), "factorial_experiment", raise_on_failure=False)
     assert report.backend == "pyspark" and report.n_rows == 25
     assert failing(report) == {
         "engagement.finite": 1,
