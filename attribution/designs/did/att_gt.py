@@ -21,11 +21,16 @@ is the one R's clustered multiplier bootstrap targets, Σ_c ĪF_c ĪF_c' / C² w
 influence function of cluster c (R `did` itself warns and ignores clustering unless bstrap=True).
 
 Bootstrap (``bstrap=True``): R draws Mammen multipliers ξ_i per unit (or cluster) and uses
-mean_i ξ_i IF_i. Conditionally on the data that statistic has mean 0 and covariance V̂ (the
-analytic covariance above) and is asymptotically Gaussian, so we draw the deviations directly from
-N(0, V̂), which needs no unit rows. Standard errors are then R's robust IQR / 1.349 of the draws and
-the uniform band (``cband=True``) uses the sup-t critical value of the draws. Seeded and
-reproducible; bootstrap SEs agree with the analytic ones up to Monte-Carlo error.
+mean_i ξ_i IF_i. With ``clustervars`` we do exactly that: the cluster-mean influence functions are
+small (clusters × cells; on the moment path they come from per-cluster cohort sums), so R's Mammen
+draws are applied to them. Without clusters the statistic is a sum over all units, which we never
+hold in memory on the moment path; conditionally on the data it has mean 0 and covariance V̂ (the
+analytic covariance) and is asymptotically Gaussian, so we draw the deviations from N(0, V̂).
+Standard errors are R's robust IQR / 1.349 of the draws and the uniform band (``cband=True``) uses
+the sup-t critical value of the draws. Seeded and reproducible; unit-level bootstrap SEs agree with
+the analytic ones up to Monte-Carlo error. With few, unequal clusters R's IQR-based bootstrap SEs
+can differ noticeably from the analytic clustered SEs (the Mammen sum is far from Gaussian); both
+are reported as R defines them.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from attribution.designs.did.moments import (
 from attribution.designs.did.panel import DidPanel, validate_did_panel
 from attribution.designs.did.results import AttGtResult
 from attribution.errors import DesignError, OptionError
-from attribution.inference import critical_value, sup_t_critical, wald_table
+from attribution.inference import critical_value, multiplier_draws, sup_t_critical, wald_table
 from attribution.options import (
     BasePeriod,
     ControlGroup,
@@ -340,7 +345,12 @@ def infer(
     se = np.sqrt(np.clip(np.diag(V), 0.0, None))
     crit = critical_value(alpha)
     if bstrap or cband:
-        draws = gaussian_multiplier_draws(V, biters, seed)
+        bar = infl.cluster_means() if cluster else None
+        if bar is not None:  # R's clustered multiplier bootstrap, exactly: Mammen per cluster
+            bar = np.where(ok[None, :], bar, 0.0)
+            draws = multiplier_draws(biters, bar.shape[0], seed=seed) @ bar / bar.shape[0]
+        else:
+            draws = gaussian_multiplier_draws(V, biters, seed)
         if bstrap:
             q75, q25 = np.percentile(draws, [75, 25], axis=0)
             se = (q75 - q25) / _IQR_NORMAL

@@ -263,13 +263,20 @@ class AffineInfluence:
             M[:, :, self.moments.col_one] += v[None, :]
         return AffineInfluence(M=M, moments=self.moments)
 
+    def cluster_means(self) -> np.ndarray | None:
+        """(C, K) mean influence function of each cluster (None without clusters)."""
+        m = self.moments
+        if m.cluster_first is None:
+            return None
+        S = np.einsum("hkd,chd->ck", self.M, m.cluster_first)
+        return S / m.cluster_units[:, None]
+
     def vcov(self, *, cluster: bool = False) -> np.ndarray:
         """Var of the estimates: Σ_i IF_i IF_i' / n², or R `did`'s cluster version (see `att_gt`)."""
+        bar = self.cluster_means() if cluster else None
+        if bar is not None:
+            return bar.T @ bar / bar.shape[0] ** 2
         m = self.moments
-        if cluster and m.cluster_first is not None:
-            S = np.einsum("hkd,chd->ck", self.M, m.cluster_first)
-            bar = S / m.cluster_units[:, None]
-            return bar.T @ bar / len(m.cluster_units) ** 2
         V = np.einsum("hkd,hde,hje->kj", self.M, m.second, self.M)
         return V / self.n**2
 
@@ -310,14 +317,20 @@ class UnitInfluence:
             cluster=self.cluster,
         )
 
+    def cluster_means(self) -> np.ndarray | None:
+        """(C, K) mean influence function of each cluster (None without clusters)."""
+        if self.cluster is None:
+            return None
+        codes, inv = np.unique(self.cluster, return_inverse=True)
+        counts = np.bincount(inv).astype(float)
+        S = np.zeros((len(codes), self.IF.shape[1]))
+        np.add.at(S, inv, self.IF)
+        return S / counts[:, None]
+
     def vcov(self, *, cluster: bool = False) -> np.ndarray:
-        if cluster and self.cluster is not None:
-            codes, inv = np.unique(self.cluster, return_inverse=True)
-            counts = np.bincount(inv).astype(float)
-            S = np.zeros((len(codes), self.IF.shape[1]))
-            np.add.at(S, inv, self.IF)
-            bar = S / counts[:, None]
-            return bar.T @ bar / len(codes) ** 2
+        bar = self.cluster_means() if cluster else None
+        if bar is not None:
+            return bar.T @ bar / bar.shape[0] ** 2
         return self.IF.T @ self.IF / self.n**2
 
 

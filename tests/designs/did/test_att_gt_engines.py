@@ -3,14 +3,18 @@ the bootstrap is seeded and agrees with the analytic standard errors."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
-import attribution.designs.did.att_gt as att_gt_module
 from attribution.designs.did.aggte import aggte
 from attribution.designs.did.att_gt import att_gt
 from attribution.errors import DataTooLarge
+
+# the package re-exports the function under the module's name, so fetch the module itself
+att_gt_module = importlib.import_module("attribution.designs.did.att_gt")
 
 KW = {"yname": "y", "tname": "period", "idname": "unit", "gname": "cohort"}
 
