@@ -35,6 +35,9 @@ __all__ = [
 MAX_FACTORS = 10
 """Up to 1,024 cells; larger screening designs belong in a dedicated DOE package."""
 
+RESERVED = ("cell", "n", "mean", "adjusted_mean", "std_error")
+"""Column names of `FactorialResult.cell_means` that a factor may not use."""
+
 
 def term_name(mask: int, factors: Sequence[str]) -> str:
     """'E:R' for the interaction of the factors whose bits are set, in the order of `factors`."""
@@ -242,6 +245,13 @@ def check_request(
     if dup:
         raise OptionError(
             f"factor(s) {dup} listed more than once", columns=dup, fix="list each factor once"
+        )
+    clash = [f for f in facs if f in RESERVED]
+    if clash:
+        raise OptionError(
+            f"factor name(s) {clash} clash with columns of result.cell_means {list(RESERVED)}",
+            columns=clash,
+            fix="rename the factor column(s) before calling",
         )
     if len(facs) > MAX_FACTORS:
         raise OptionError(

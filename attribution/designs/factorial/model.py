@@ -119,7 +119,7 @@ def factorial(
     if bad:
         require_complete(table, bad, role="factorial")  # raises with counts and example rows
     frame = frame.assign(
-        cell=sum(frame[f].astype("int64") * (2**j) for j, f in enumerate(facs))
+        cell=sum(frame[f"factor{j}"].astype("int64") * (2**j) for j in range(len(facs)))
     ).sort_values("cell")
     info = detect_design(frame["cell"], facs)
     st = _cell_stats(frame, covariate)
@@ -420,8 +420,8 @@ def _check_factor_values(
     table: ir.Table, frame: pd.DataFrame, facs: Sequence[str], outcome: str
 ) -> None:
     """No NULL factor and only the values 0/1 (or False/True)."""
-    for f in facs:
-        col = frame[f]
+    for j, f in enumerate(facs):
+        col = frame[f"factor{j}"]
         if col.isna().any():
             rows = table.filter(table[f].isnull()).select(*facs, outcome)
             n_null = int(frame.loc[col.isna(), "n"].sum())

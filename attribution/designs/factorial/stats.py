@@ -33,18 +33,18 @@ _P = "att_"  # prefix of every aggregate name, so a factor called "n" cannot col
 
 def cell_expr(table: ir.Table, factors: Sequence[str]) -> ir.IntegerValue:
     """Cell bitmask of each row: Σ_j factor_j · 2^j (factors already checked to be 0/1 or bool)."""
-    out: ir.IntegerValue = ibis.literal(0, type="int64")
+    out: ir.IntegerValue = ibis.literal(0, type="int32")
     for j, f in enumerate(factors):
-        out = out + table[f].cast("int64") * (2**j)
-    return out
+        out = out + table[f].cast("int32") * ibis.literal(2**j, type="int32")
+    return out.cast("int32")  # Spark's element_at needs an INT index; k <= 10 fits easily
 
 
 def _by_cell(cell: ir.IntegerValue, values: Mapping[int, float]) -> ir.FloatingValue:
-    """A per-row literal looked up by cell (CASE WHEN cell = c THEN value ...)."""
-    return ibis.cases(
-        *[(cell == int(c), ibis.literal(float(v), type="float64")) for c, v in values.items()],
-        else_=ibis.null("float64"),
-    )
+    """A per-row literal looked up by cell: one array literal indexed by the cell bitmask (cheaper
+    to compile and evaluate than a CASE per cell); absent cells hold 0 and are never looked up."""
+    size = max(int(c) for c in values) + 1
+    arr = [float(values.get(c, 0.0)) for c in range(size)]
+    return ibis.literal(arr, type="array<float64>")[cell]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ class CellPass:
     """Result of the first pass: one row per distinct factor combination (raw values)."""
 
     frame: pd.DataFrame
-    """Columns: the factors (raw values), n, mean_y, var_y [, mean_x, var_x, cov_xy]."""
+    """Columns: factor0 … factor{k-1} (raw values, in the order of the factors), n, mean_y, var_y
+    [, mean_x, var_x, cov_xy]."""
     missing: dict[str, int]
     """Column → number of NULL / NaN / inf values (all zero for usable data)."""
 
@@ -88,8 +89,12 @@ def cell_pass(
         require_complete(table, checked, role="factorial")
         raise
     missing = {col: int(raw[f"{_P}miss{i}"].fillna(0).sum()) for i, col in enumerate(checked)}
-    frame = raw.drop(columns=[f"{_P}miss{i}" for i in range(len(checked))]).rename(
-        columns=lambda c: c.removeprefix(_P)
+    # factor columns get positional names so that a factor called e.g. "n" cannot collide
+    positional = {f: f"factor{j}" for j, f in enumerate(factors)}
+    frame = (
+        raw.drop(columns=[f"{_P}miss{i}" for i in range(len(checked))])
+        .rename(columns=positional)
+        .rename(columns=lambda c: c.removeprefix(_P))
     )
     return CellPass(frame=frame, missing=missing)
 

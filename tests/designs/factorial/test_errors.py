@@ -122,6 +122,7 @@ def test_empty_table(frame) -> None:
         ({"factors": "E"}, "factors must be a list"),
         ({"factors": []}, "factors is empty"),
         ({"outcome": "E"}, "outcome 'E' is also listed as a factor"),
+        ({"factors": ["E", "n"]}, r"\['n'\] clash with columns of result.cell_means"),
         ({"covariate": "engagement"}, "is the outcome itself"),
         ({"vcov": "CR1"}, "needs cluster="),
         ({"vcov": "HC4"}, "vcov='HC4' is not a valid option"),

@@ -4,6 +4,7 @@ coverage of every effect, Shapley contribution and the total over 500 seeds (slo
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 import attribution as at
 from attribution import simulate
+from attribution.errors import AttributionWarning
 
 F = ["E", "R", "K"]
 
@@ -57,18 +59,20 @@ def test_aa_experiment_has_no_effects() -> None:
 
 
 @pytest.mark.slow
-def test_coverage_over_500_seeds() -> None:
+def test_coverage_over_1000_seeds() -> None:
     """95% intervals (HC2, plain and CUPED) cover the exact truth 93-97% of the time."""
-    n_seeds = 500
+    n_seeds = 1000
     t0 = time.perf_counter()
     hits: dict[str | None, list[pd.Series]] = {None: [], "pre_engagement": []}
     for seed in range(n_seeds):
         sim = simulate.factorial_experiment(4_000, seed=1000 + seed)
         truth = _truth_vector(sim.truth)
         for cov in hits:
-            est = _estimates(
-                at.factorial(sim.table(), outcome="engagement", factors=F, covariate=cov)
-            )
+            with warnings.catch_warnings():
+                # ~0.1% of seeds trip the SRM check (p < 0.001) by chance, as they should
+                warnings.simplefilter("ignore", AttributionWarning)
+                res = at.factorial(sim.table(), outcome="engagement", factors=F, covariate=cov)
+            est = _estimates(res)
             t = truth.loc[est.index]
             hits[cov].append((est["conf_low"] <= t) & (t <= est["conf_high"]))
     elapsed = time.perf_counter() - t0
