@@ -154,7 +154,7 @@ def launch_event_study(
 def _cs_event_study(
     t: ir.Table, *, yname: str, tname: str, idname: str, cluster: str | None, alpha: float
 ) -> EventStudyResult:
-    from attribution.designs.did import aggte as _aggte_module  # D1's module
+    from attribution.designs.did.aggte import aggte
     from attribution.designs.did.att_gt import att_gt
 
     gt = att_gt(
@@ -168,7 +168,7 @@ def _cs_event_study(
         clustervars=cluster,
         alpha=alpha,
     )
-    agg = _aggte_module.aggte(gt, type="dynamic")
+    agg = aggte(gt, type="dynamic")
     times, est, vcov = agg.event_study()
     times = np.asarray(times, dtype=np.int64)
     est, vcov = np.asarray(est, float), np.asarray(vcov, float)
@@ -182,9 +182,11 @@ def _cs_event_study(
         alpha=alpha,
         provenance=agg.provenance,
         ref=ref,
-        n_obs=int(getattr(gt, "n_obs", 0) or 0),
-        n_units=int(getattr(gt, "n_units", 0) or 0),
-        n_clusters=int(getattr(gt, "n_clusters", 0) or 0),
+        n_obs=int(gt.provenance.data.n_rows) if gt.provenance.data else 0,
+        n_units=int(gt.n_units),
+        n_clusters=int(gt.n_units)
+        if cluster is None or cluster == idname
+        else int(t.select(cluster).distinct().count().execute()),
         uniform_crit=ucrit,
         estimator="callaway_santanna",
         vcov_type="influence-function (Callaway & Sant'Anna 2021), normal intervals",
@@ -342,7 +344,7 @@ def stacked_did(
     cohorts = np.sort(own.unique())
     usable = [int(g) for g in cohorts if g + lo >= t_min and g + hi <= t_max]
     dropped = [int(g) for g in cohorts if int(g) not in usable]
-    if dropped:
+    if dropped and usable:
         warnings.warn(
             f"stacked_did: cohorts {dropped} of {component!r} are left out because the window "
             f"{list(win)} around them does not fit inside periods {t_min}..{t_max}",

@@ -23,6 +23,7 @@ from attribution.designs.did.twfe import (
     twfe,
 )
 from attribution.errors import DataError, DesignError, OptionError
+from tests.conftest import put
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
 
@@ -134,9 +135,13 @@ def test_live_pyfixest_on_a_fresh_panel():
     assert res.std_error == pytest.approx(float(m.se().iloc[0]), abs=1e-6)
 
 
-def test_engines_agree(engine, mp, ref_mp):
-    res = twfe(engine(mp), yname="lemp", tname="year", idname="countyreal", treatment="D")
+def test_engines_agree(duckdb_backend, mp, ref_mp):
+    """pandas and DuckDB (Spark is exercised by the launch-log tests, which share this path)."""
+    table = put(duckdb_backend, mp)
+    res = twfe(table, yname="lemp", tname="year", idname="countyreal", treatment="D")
     _close(res.tidy(), ref_mp["twfe"])
+    es = event_study(table, yname="lemp", tname="year", idname="countyreal", gname="first_treat")
+    _close(es.tidy(), ref_mp["event_study"])
 
 
 def test_pretrend_test_is_the_wald_statistic(mp, ref_mp):
