@@ -133,8 +133,15 @@ def aggte(
     keys: list[float] = []
     key_name = {"dynamic": "event_time", "group": "group", "calendar": "time"}.get(type)
 
+    # R `did` measures max_e for "simple" and "group" on the ranks of the distinct periods and
+    # cohorts (1, 2, ...), which equal the periods themselves when they are consecutive integers
+    ranks = np.unique(np.concatenate([times, groups]))
+    r_t = np.searchsorted(ranks, times).astype(float)
+    r_g = np.searchsorted(ranks, groups).astype(float)
+    within = (r_g <= r_t) & (r_t <= r_g + max_e)
+
     if type == "simple":
-        keep = valid & (groups <= times) & (times <= groups + max_e)
+        keep = valid & within
         if not keep.any():
             raise DesignError("no post-treatment ATT(g,t) to aggregate", fix="check max_e")
         a, u, theta = _weights_rows(keep, pg_cell, cell_h, att, H)
@@ -144,7 +151,7 @@ def aggte(
         theta_g = np.full(len(ug), np.nan)
         A_g = np.zeros((len(ug), K))
         for j, g in enumerate(ug):
-            keep = valid & (groups == g) & (g <= times) & (times <= g + max_e)
+            keep = valid & (groups == g) & within
             if keep.any():
                 A_g[j, keep] = 1.0 / keep.sum()
                 theta_g[j] = A_g[j] @ np.nan_to_num(att)

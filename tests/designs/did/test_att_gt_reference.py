@@ -160,3 +160,23 @@ def test_clustered_bootstrap_matches_r(mpdta, att_gt_reference, xformla):
     unclustered = att_gt(data, **kw, xformla=xformla).tidy()
     assert not np.allclose(analytic["std_error"], unclustered["std_error"], rtol=0.05)
     assert np.median(analytic["std_error"] / tab["std_error"]) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["nevertreated_dr_max_e", "nevertreated_dr_gap2005_max_e"])
+def test_max_e_and_non_consecutive_periods(mpdta, att_gt_reference, name):
+    """max_e for simple / group / dynamic, on mpdta and on mpdta without 2005 (periods 2003, 2004,
+    2006, 2007: R counts max_e for simple and group in ranks of the distinct periods)."""
+    cfg = att_gt_reference["configs"][name]
+    data = mpdta[~mpdta["year"].isin(cfg["options"]["years_dropped"])]
+    res = att_gt(data, yname="lemp", tname="year", idname="countyreal", gname="first_treat")
+    np.testing.assert_allclose(res.tidy()["estimate"], _arr(cfg["att_gt"]["att"]), atol=1e-6)
+    np.testing.assert_allclose(res.tidy()["std_error"], _arr(cfg["att_gt"]["se"]), rtol=1e-3)
+    for key, agg in cfg["aggte"].items():
+        typ, m = key.split("_max_e")
+        a = aggte(res, type=typ, max_e=int(m))
+        assert a.overall.estimate == pytest.approx(agg["overall_att"], abs=1e-6), key
+        assert a.overall.std_error == pytest.approx(agg["overall_se"], rel=1e-3), key
+        if "rows" in agg:
+            rows = a.tidy()
+            np.testing.assert_allclose(rows["estimate"], _arr(agg["rows"]["att"]), atol=1e-6)
+            np.testing.assert_allclose(rows["std_error"], _arr(agg["rows"]["se"]), rtol=1e-3)

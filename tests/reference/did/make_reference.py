@@ -146,6 +146,26 @@ def main() -> None:
                 ]
         out["configs"][_name(cfg)] = entry
         print(_name(cfg), "done", flush=True)
+    # non-consecutive periods (2005 removed) and max_e for simple / group (R counts max_e in ranks
+    # of the distinct periods and cohorts)
+    gap = base[base["year"] != 2005].reset_index(drop=True)
+    for label, data in (("max_e", base), ("gap2005_max_e", gap)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = moderndid.att_gt(
+                data, yname="lemp", tname="year", idname="countyreal", gname="first_treat",
+                boot=False, cband=False,
+            )  # fmt: skip
+            out["configs"][f"nevertreated_dr_{label}"] = {
+                "options": {"years_dropped": [] if data is base else [2005]},
+                "att_gt": {"group": _f(res.groups), "time": _f(res.times),
+                           "att": _f(res.att_gt), "se": _f(res.se_gt)},
+                "n_units": int(res.n_units),
+                "aggte": {
+                    f"{t}_max_e{m}": _agg(res, type=t, max_e=m)
+                    for t in ("simple", "group", "dynamic") for m in (0, 1)
+                },
+            }  # fmt: skip
     # clustered inference: R `did` clusters only in its multiplier bootstrap (Mammen weights on
     # cluster-mean influence functions); 20000 draws, seeded, so the SEs carry Monte-Carlo error
     data = base.assign(state=base["countyreal"] // 1000)
