@@ -225,7 +225,7 @@ def _check_se_feasible(se_method: str, fits: list[CohortFit], panel: SynthPanel)
                 rows=rows,
                 fix="use se_method='placebo' (or 'bootstrap' with several treated units)",
             )
-        single = [f for f in fits if np.count_nonzero(f.omega) < 2]
+        single = [f for f in fits if np.count_nonzero(f.omega > 1e-12) < 2]  # numerically
         if single:
             raise DesignError(
                 "the fixed-weight jackknife is undefined when a cohort's unit weights put all "
@@ -248,17 +248,20 @@ def project_covariates(panel: SynthPanel) -> tuple[np.ndarray, pd.Series]:
     untreated = ~panel.W if panel.W is not None else np.ones_like(panel.Y, dtype=bool)
     y = _demean_twoway(panel.Y, untreated)
     Xd = np.column_stack([_demean_twoway(panel.X[n], untreated) for n in names])
-    yv = y[untreated]
-    if np.linalg.matrix_rank(Xd) < len(names):
-        scale = np.sqrt((Xd**2).sum(axis=0))
-        bad = [n for n, s in zip(names, scale, strict=True) if s < 1e-10 * (1 + scale.max())]
+    # a covariate whose within-variation is rounding noise is absorbed by the fixed effects
+    raw = np.column_stack([panel.X[n][untreated] for n in names])
+    spread = np.sqrt(((raw - raw.mean(axis=0)) ** 2).sum(axis=0))
+    within = np.sqrt((Xd**2).sum(axis=0))
+    absorbed = [n for n, w, r in zip(names, within, spread, strict=True) if w <= 1e-8 * r or r == 0]
+    unit_scaled = Xd / np.where(within > 0, within, 1.0)
+    if absorbed or np.linalg.matrix_rank(unit_scaled, tol=1e-8) < len(names):
         raise DesignError(
             "covariates are collinear with the unit and time fixed effects (or with each other) "
-            "on the untreated unit-periods" + (f": {bad}" if bad else ""),
-            columns=bad or names,
+            "on the untreated unit-periods" + (f": {absorbed}" if absorbed else ""),
+            columns=absorbed or names,
             fix="drop covariates that are constant within units or within periods, or duplicated",
         )
-    beta, *_ = np.linalg.lstsq(Xd, yv, rcond=None)
+    beta, *_ = np.linalg.lstsq(Xd, y, rcond=None)
     adj = panel.Y - sum(b * panel.X[n] for b, n in zip(beta, names, strict=True))
     return adj, pd.Series(beta, index=pd.Index(names, name="covariate"), name="beta")
 
