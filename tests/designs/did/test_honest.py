@@ -190,3 +190,21 @@ def test_honest_did_bad_input(ehec_es):
         honest_did(Protocol([-1, 0, 1], [0.0, 1.0, 2.0], np.diag([0.0, 1.0, 1.0])))
     with pytest.raises(DesignError, match="non-finite"):
         honest_did(Protocol([-2, 0], [np.nan, 2.0], np.eye(2)))
+
+
+def test_works_on_callaway_santanna_dynamic_aggregation():
+    """The protocol is all honest_did needs: R did's event study with a universal base period
+    (the reference -1 is reported with zero variance); a varying base period is refused."""
+    from attribution.designs.did import aggte, att_gt
+    from attribution.designs.did.twfe import pretrend_test
+
+    mp = _load("mpdta").load_mpdta()
+    kw = dict(yname="lemp", tname="year", idname="countyreal", gname="first_treat")
+    agg = aggte(att_gt(mp, base_period="universal", **kw), type="dynamic")
+    res = honest_did(agg, M=[0.0, 0.01])
+    times, est, _ = agg.event_study()
+    assert res.tidy()["estimate"].iloc[0] == pytest.approx(est[times == 0][0])
+    assert res.sensitivity["conf_low"].is_monotonic_decreasing
+    assert pretrend_test(agg).df == 3
+    with pytest.raises(DesignError, match="universal"):
+        honest_did(aggte(att_gt(mp, **kw), type="dynamic"))
