@@ -35,6 +35,7 @@ CONFIGS = [
     "nevertreated_dr_x_lpop_weighted",
     "nevertreated_dr_unbalanced",
     "notyettreated_reg_unbalanced",
+    "nevertreated_dr_x_lpop_unbalanced",
 ]
 # moderndid 0.2.0 departs from R `did` in two aggregation details, so for these configurations only
 # the group-time ATTs (and aggregated point estimates where they agree) are compared with it; the
@@ -46,7 +47,11 @@ AGG_WEIGHTS_DIFFER = {
     "notyettreated_ipw_weighted",
     "nevertreated_dr_x_lpop_weighted",
 }
-AGG_SE_DIFFER = {"nevertreated_dr_unbalanced", "notyettreated_reg_unbalanced"}
+AGG_SE_DIFFER = {
+    "nevertreated_dr_unbalanced",
+    "notyettreated_reg_unbalanced",
+    "nevertreated_dr_x_lpop_unbalanced",
+}
 
 
 def _arr(values) -> np.ndarray:

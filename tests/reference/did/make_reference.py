@@ -51,6 +51,7 @@ CONFIGS += [
     {"control_group": "nevertreated", "est_method": "dr", "weights": True, "xformla": "~lpop"},
     {"control_group": "nevertreated", "est_method": "dr", "unbalanced": True},
     {"control_group": "notyettreated", "est_method": "reg", "unbalanced": True},
+    {"control_group": "nevertreated", "est_method": "dr", "unbalanced": True, "xformla": "~lpop"},
 ]
 
 DYNAMIC_EXTRA = [
