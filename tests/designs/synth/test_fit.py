@@ -206,3 +206,18 @@ def test_bad_columns_reach_panel_checks(block):
     bad.loc[(bad["unit"] == "u003") & (bad["time"] < 10), "d"] = 1
     with pytest.raises(DesignError):
         fit(bad, **ARGS)
+
+
+def test_date_time_and_integer_units(block):
+    """Periods may be dates and units integers; labels carry through to the result."""
+    df = block.assign(
+        time=pd.Timestamp("2026-01-05") + pd.to_timedelta((block["time"] - 1) * 7, unit="D"),
+        unit=block["unit"].str[1:].astype("int64"),
+    )
+    res = fit(df, **ARGS, se_method=None)
+    ref = fit(block, **ARGS, se_method=None)
+    assert res.estimate == pytest.approx(ref.estimate, abs=1e-12)
+    assert res.cohorts.loc[0, "cohort"] == pd.Timestamp("2026-01-05") + pd.Timedelta(days=56)
+    assert res.time_weights.index[0] == pd.Timestamp("2026-01-05")
+    assert res.unit_weights.index.dtype == np.int64
+    res.to_dict()  # JSON-safe with timestamps

@@ -19,6 +19,7 @@ import pytest
 from attribution import simulate
 from attribution.designs.synth.fit import fit
 from attribution.designs.synth.sdid import estimate_att
+from attribution.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,16 @@ def test_simulator_single_market_launch():
     row = res.tidy().iloc[0]
     assert row["conf_low"] < truth < row["conf_high"]
     assert abs(res.estimate - truth) < 3 * res.std_error
+
+
+def test_staggered_plots_by_cohort():
+    p = factor_panel(12, n_units=20, n_periods=14, cohorts=((8, 2, 1.0), (11, 3, 2.0)))
+    res = fit(p.long(), outcome="y", unit="unit", time="time", treatment="d", se_method=None)
+    tr = res.trajectories(9)
+    assert tr["post"].sum() == 14 - 8
+    assert (tr["treated"] - tr["synthetic"])[tr["post"]].mean() == pytest.approx(
+        res.cohorts.loc[0, "estimate"]
+    )
+    assert res.plot(cohort=12).axes
+    with pytest.raises(OptionError, match="not an adoption time"):
+        res.plot(cohort=5)
