@@ -89,8 +89,7 @@ class FactorialResult(Result):
     def shapley(self) -> pd.DataFrame:
         """Exact Shapley contribution of each factor to all-on minus all-off (sums to `total`)."""
         self._require_full("a Shapley split")
-        assert self.shapley_table is not None
-        return self.shapley_table.copy(deep=False)
+        return self.shapley_table.copy(deep=False)  # type: ignore[union-attr]
 
     @property
     def total(self) -> float:

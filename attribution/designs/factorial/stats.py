@@ -25,6 +25,7 @@ import pandas as pd
 
 from attribution import config
 from attribution.data.checks import is_missing, require_complete
+from attribution.errors import EstimationError
 
 __all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
 
@@ -112,9 +113,8 @@ def _residual(
     """Residual e_i = y_i - ȳ_c - β (x_i - x̄_c) and the within-cell covariate x̃_i."""
     y = table[outcome].cast("float64")
     e = y - _by_cell(cell, mean_y)
-    if covariate is None:
+    if covariate is None or mean_x is None:
         return e, None
-    assert mean_x is not None  # internal invariant, not user input
     xt = table[covariate].cast("float64") - _by_cell(cell, mean_x)
     return e - slope * xt, xt
 
@@ -137,7 +137,8 @@ def leverage_pass(
     e, xt = _residual(
         table, cell, outcome=outcome, covariate=covariate, mean_y=mean_y, mean_x=mean_x, slope=slope
     )
-    assert xt is not None
+    if xt is None:
+        raise EstimationError("leverage_pass needs the covariate's per-cell means")
     h = _by_cell(cell, {c: 1.0 / v for c, v in n.items()}) + xt * xt / within_ss
     we2 = e * e
     if power:
