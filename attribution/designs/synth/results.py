@@ -26,6 +26,12 @@ class SynthResult(Result):
     cohorts one ``ATT[<time>]`` row per cohort. `unit_weights` / `time_weights` are the ATT-weighted
     averages of the cohorts' ω and λ (the weights themselves with one cohort); per-cohort weights are
     in `cohort_weights`. `replicates` are the placebo / bootstrap / jackknife ATTs behind the SE.
+    `cohorts` has one row per adoption cohort: estimate and SE, its weight in the ATT, ζ_ω, ζ_λ, σ̂
+    and the pre-fit diagnostics (pre-period RMSE of the weighted donors — with intercept unless SC —,
+    donors with positive weight, effective numbers of donors 1/Σω² and of periods 1/Σλ²);
+    `diagnostics` repeats those for the largest cohort plus panel counts. The internal arrays (`Y`,
+    `units`, `times`, `treated`, `adoption`, `omegas`, `lambdas`) feed the plots; with covariates,
+    `Y` is the outcome after removing Xβ̂ (`beta`).
     """
 
     method: str

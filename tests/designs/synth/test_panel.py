@@ -172,3 +172,13 @@ def test_check_treatment_on_arrays():
     treated, adoption = check_treatment(W, pd.Index(["a", "b", "c"]), pd.Index([1, 2, 3, 4]))
     np.testing.assert_array_equal(treated, [True, False, True])
     np.testing.assert_array_equal(adoption, [2, -1, 1])
+
+
+@pytest.mark.parametrize("cast", [bool, float])
+def test_boolean_or_float_treatment(cast):
+    df = small_panel()
+    a = prepare_panel(df, outcome="y", unit="u", time="t", treatment="d")
+    b = prepare_panel(
+        df.assign(d=df["d"].astype(cast)), outcome="y", unit="u", time="t", treatment="d"
+    )
+    np.testing.assert_array_equal(a.W, b.W)
