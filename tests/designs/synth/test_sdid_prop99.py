@@ -160,3 +160,15 @@ def test_result_views(fits):
     fig = r.plot_weights(top=5)
     assert len(fig.axes[0].patches) == 5
     assert "synth.sdid" in r.summary()
+
+
+def test_sdid_weights_equal_stata_sdid_to_float32_precision(fits):
+    """All 38 unit weights and 19 time weights as exported by Stata sdid (float32)."""
+    pub = PUB["stata_sdid_weights"]
+    omega = pd.Series(pub["omega"])
+    lam = pd.Series(pub["lambda_pre"])
+    r = fits["sdid"]
+    assert set(omega.index) == set(r.unit_weights.index)
+    np.testing.assert_allclose(r.unit_weights[omega.index].to_numpy(), omega.to_numpy(), atol=5e-8)
+    got = r.time_weights.rename(index=str)[lam.index]
+    np.testing.assert_allclose(got.to_numpy(), lam.to_numpy(), atol=5e-8)
