@@ -3,7 +3,8 @@
 Several components (E, R, K) launch on units (market × surface) at different periods. The launch log
 (one row per component launch on a unit, see ``data_contracts``/tables) gives each unit its cohort
 for one component: the period the component started there; units it never reached are
-never-treated for that component. Two launches on the same unit close together contaminate each
+never-treated for that component (a partial launch, rollout_share < 1, counts from its start
+period: the estimates are intent-to-treat effects of the launch). Two launches on the same unit close together contaminate each
 other's comparisons (`rollout_overlap`); the stacked design (Cengiz, Dube, Lindner & Zipperer 2019)
 builds one clean sub-experiment per cohort that leaves such units out.
 """
@@ -122,14 +123,15 @@ def launch_event_study(
     unit: str = "unit",
     time: str = "period",
     cluster: str | None = None,
-    method: LaunchMethod = "sun_abraham",
+    method: LaunchMethod = "cs",
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """Event study of one component's launches: cohort = its start period on each unit.
 
-    ``method="sun_abraham"``: Sun & Abraham IW estimator with never-reached units as controls.
-    ``method="cs"``: Callaway & Sant'Anna ``att_gt`` (never-treated control, universal base period)
-    aggregated with ``aggte(type="dynamic")``. Other components' launches are ignored here; check
+    ``method="cs"`` (default): Callaway & Sant'Anna ``att_gt`` (never-reached units as the
+    comparison group, universal base period) aggregated with ``aggte(type="dynamic")``; intervals
+    from the influence function (normal). ``method="sun_abraham"``: the Sun & Abraham IW estimator
+    with never-reached units as controls, CR1 clustered. Other components' launches are ignored here; check
     them with :func:`rollout_overlap` or use :func:`stacked_did`.
     """
     component = _name(component, "component")

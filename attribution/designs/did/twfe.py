@@ -10,6 +10,8 @@ G_adj=True)``: ``V = G/(G-1) · (n-1)/(n-K) · (X'X)^-1 (Σ_g X_g'u_g u_g'X_g) (
 counts the slope coefficients plus the fixed-effect levels that are *not* nested in the clusters
 (each fully nested fixed effect counts one), and intervals / p-values use Student t with ``G-1``
 degrees of freedom. With units as clusters this is ``K = k + T`` (T = number of periods).
+Singleton observations (a unit seen once) are kept; pyfixest / fixest drop them by default, which
+changes n in that factor — the estimates are the same.
 
 The treatment in :func:`twfe` must be absorbing (0 until the unit adopts, 1 from then on): with
 heterogeneous or dynamic effects the static TWFE coefficient is a weighted average with possibly

@@ -59,7 +59,7 @@ def _z(tidy: pd.DataFrame, truth: pd.Series) -> np.ndarray:
 def test_launch_event_study_recovers_simulator_truth(k_only):
     truth = k_only.truth.details["per_component"]["K"]["event_time"].set_index("event_time")["att"]
     panel, log = k_only.table("surface_panel"), k_only.table("launch_log")
-    sa = launch_event_study(panel, log, component="K")
+    sa = launch_event_study(panel, log, component="K", method="sun_abraham")
     assert sa.design == "did.launch_event_study[K]"
     assert sa.provenance.options["component"] == "K"
     assert np.all(np.abs(_z(sa.tidy(), truth)) < 4)
@@ -132,9 +132,10 @@ def test_stacked_did_removes_contamination_the_event_study_keeps():
     R's effect from e = 1 on; the stacked design drops those units and recovers E's effect."""
     panel, log, effects = panels.launch_panel(seed=1, n_markets=20, overlap_units=30, sigma=0.3)
     truth = pd.Series(effects["E"], index=range(0, 4))
-    sa = launch_event_study(panel, log, component="E").tidy()
-    sa = sa[sa.event_time.between(1, 3)]
-    assert np.all(_z(sa, truth) > 3)  # biased upwards by R
+    for method in ("sun_abraham", "cs"):
+        es = launch_event_study(panel, log, component="E", method=method).tidy()
+        es = es[es.event_time.between(1, 3)]
+        assert np.all(_z(es, truth) > 3), method  # biased upwards by R
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DesignWarning)
         st = stacked_did(panel, log, component="E", window=(-3, 3))
