@@ -880,15 +880,11 @@ def estimate_problem(
             "term": "average post gap",
             "estimate": est,
             "std_error": np.nan,
-            "conf_low": conf.average_low if conf is not None else np.nan,
-            "conf_high": conf.average_high if conf is not None else np.nan,
+            "conf_low": np.nan,  # no interval for an average of heterogeneous period effects;
+            "conf_high": np.nan,  # conformal_interval() gives one under a constant effect
             "p_value": p_value if p_value is not None else np.nan,
             "time": None,
-            "inference": (
-                "placebo p; conformal CI (constant effect)" if conf is not None else "placebo p"
-            )
-            if p_value is not None
-            else ("conformal CI (constant effect)" if conf is not None else "none"),
+            "inference": "in-space placebo (RMSPE ratio)" if p_value is not None else "none",
         }
     ]
     for k, t in enumerate(post_idx):
