@@ -256,7 +256,7 @@ class AffineInfluence:
     def combine(
         self, A: np.ndarray, U: np.ndarray | None = None, v: np.ndarray | None = None
     ) -> AffineInfluence:
-        M = np.einsum("jk,hkd->hjd", A, self.M)
+        M = np.matmul(A, self.M)  # (J, K) @ (H, K, D) -> (H, J, D)
         if U is not None:  # U is per normalised weight w_i / mean(w)
             M[:, :, self.moments.col_unit_w] += U / self.mean_weight
         if v is not None:
@@ -277,7 +277,9 @@ class AffineInfluence:
         if bar is not None:
             return bar.T @ bar / bar.shape[0] ** 2
         m = self.moments
-        V = np.einsum("hkd,hde,hje->kj", self.M, m.second, self.M)
+        V = np.zeros((self.M.shape[1], self.M.shape[1]))
+        for Mh, Zh in zip(self.M, m.second, strict=True):
+            V += (Mh @ Zh) @ Mh.T
         return V / self.n**2
 
 
