@@ -37,7 +37,7 @@ __all__ = [
     "standard_error",
 ]
 
-_GRAM_MAX_UNITS = 4000  # above this, Gram sub-blocks are built per replication instead of cached
+_GRAM_BUDGET_BYTES = 512 * 2**20  # cached N×N Gram matrices (all cohorts) above this are not kept
 
 
 def sum_normalize(x: np.ndarray) -> np.ndarray:
@@ -47,10 +47,15 @@ def sum_normalize(x: np.ndarray) -> np.ndarray:
 
 
 def cohort_grams(Y: np.ndarray, fits: Sequence[CohortFit]) -> list[np.ndarray | None]:
-    """Per cohort, the N×N Gram matrix of its pre-period rows (centred for SDID), or None."""
+    """Per cohort, the N×N Gram matrix of its pre-period rows (centred for SDID), or None.
+
+    None (rebuild the needed block in each replication) when all cohorts' matrices together
+    would exceed `_GRAM_BUDGET_BYTES`.
+    """
     out: list[np.ndarray | None] = []
+    too_big = 8 * Y.shape[0] ** 2 * len(fits) > _GRAM_BUDGET_BYTES
     for f in fits:
-        if f.spec.method == "did" or Y.shape[0] > _GRAM_MAX_UNITS:
+        if f.spec.method == "did" or too_big:
             out.append(None)
             continue
         P = Y[:, : f.spec.adoption]

@@ -125,3 +125,16 @@ def test_standard_error_dispatch():
     assert len(reps_p) == 30 and se_p == pytest.approx(replicate_se(reps_p))
     se_b, _, _, _ = standard_error(p.Y, fits, "bootstrap", n_reps=30, seed=4)
     assert 0 < se_b < 10 * se_j
+
+
+def test_uncached_gram_path_gives_the_same_replicates(monkeypatch):
+    """Large panels rebuild Gram blocks per replication instead of caching N×N matrices."""
+    import attribution.designs.synth.inference as inf
+
+    p = factor_panel(10, n_units=18, n_periods=10, cohorts=((6, 2, 1.0), (8, 2, 0.5)))
+    _, fits, _ = estimate_att(p.Y, p.cohorts, p.controls, "sdid")
+    cached, _ = placebo_replicates(p.Y, fits, n_reps=8, rng=np.random.default_rng(5))
+    monkeypatch.setattr(inf, "_GRAM_BUDGET_BYTES", 0)
+    assert all(g is None for g in inf.cohort_grams(p.Y, fits))
+    rebuilt, _ = placebo_replicates(p.Y, fits, n_reps=8, rng=np.random.default_rng(5))
+    np.testing.assert_allclose(rebuilt, cached, atol=1e-9)
