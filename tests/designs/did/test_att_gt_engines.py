@@ -181,8 +181,9 @@ def test_bootstrap_is_seeded_and_matches_analytic(mpdta):
     b2 = att_gt(mpdta, **kw, bstrap=True, biters=20000, seed=11)
     b3 = att_gt(mpdta, **kw, bstrap=True, biters=20000, seed=12)
     se1 = b1.tidy()["std_error"].to_numpy()
-    np.testing.assert_array_equal(se1, b2.tidy()["std_error"].to_numpy())
-    assert not np.array_equal(se1, b3.tidy()["std_error"].to_numpy())
+    # same seed: the same draws (up to the last bits of the engine's parallel sums)
+    np.testing.assert_allclose(se1, b2.tidy()["std_error"].to_numpy(), rtol=1e-9)
+    assert np.max(np.abs(se1 / b3.tidy()["std_error"].to_numpy() - 1)) > 1e-3
     # IQR-based SE from 20000 Gaussian draws: relative Monte-Carlo sd ≈ 0.8%; allow 4%
     np.testing.assert_allclose(se1, analytic, rtol=0.04)
     assert b1.provenance.seed == 11
