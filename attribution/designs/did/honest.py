@@ -13,12 +13,20 @@ normalised to 0 in the reference period. The target is θ = τ_e, the effect at 
   convex QP inside (scipy SLSQP).
 
 - ``method="relative_magnitudes"``: δ ∈ ΔRM(M̄) = {δ : |δ_{t+1} - δ_t| ≤ M̄ · max_{s<0} |δ_{s+1} - δ_s|
-  for post periods}. Rambachan & Roth invert the Andrews–Roth–Pakes conditional / hybrid test; that
-  is **not** implemented here. Instead a valid but conservative Bonferroni projection: with
-  α₂ = α/10 (the size RR's hybrid test spends on its first stage) a simultaneous sup-t upper bound
-  m̂ on the largest pre-period change, and a (1 - α + α₂) interval for β_e; the identified set
-  β_e ∓ M̄·k·m (k = number of post transitions up to e) is widened by both. Coverage ≥ 1 - α by the
-  union bound; intervals are wider than RR's C-LF intervals (tests check they contain them).
+  for post periods}, the union over s and sign of polyhedra {δ : A_{s,±} δ ≤ 0} (RR footnote 9).
+  Interval: RR's default "C-LF" — invert, for each θ̄, the Andrews–Roth–Pakes (2023) conditional
+  test with a least-favourable first stage of size κ = α/10, and take the union over polyhedra.
+  The test statistic η̂ is the LP value max γ'Y(θ̄) over the dual polytope
+  {γ ≥ 0, X̃'γ = 0, σ̃'γ = 1}, whose vertices are enumerated exactly (small for event studies);
+  the conditional critical value is a truncated-normal quantile with the truncation points
+  [V_lo, V_up] computed over those vertices; the least-favourable critical value is simulated
+  (20,000 seeded draws). As in HonestDiD only moments that involve post-periods enter when there
+  are several post-periods. The confidence set's ends are found by a grid then bisection (HonestDiD
+  reports the extreme accepted grid points, so its intervals are inside ours by < 1 grid step).
+  When the polytope is too large to enumerate (> 200,000 candidate bases, ~10+ post-periods) a
+  valid but conservative Bonferroni projection is used instead and labelled "RM-Bonferroni":
+  with α₂ = α/10, a simultaneous sup-t upper bound m̂ on the largest pre-period change and a
+  (1 - α + α₂) interval for β_e, widened by the identified-set half-width M̄·k·m̂.
 
 The result consumes only the ``event_study() -> (event_times, estimates, vcov)`` protocol, so it
 works for TWFE / Sun–Abraham event studies and Callaway–Sant'Anna dynamic aggregations (which must
@@ -27,6 +35,8 @@ use a universal base period).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -323,6 +333,202 @@ def rm_bonferroni_ci(
 
 
 # ------------------------------------------------------------------------------------------------
+# relative magnitudes: Andrews–Roth–Pakes conditional test with a least-favourable first stage
+# ------------------------------------------------------------------------------------------------
+MAX_VERTICES_SUBSETS = 200_000
+"""Above this many candidate bases the dual vertices are not enumerated (Bonferroni fallback)."""
+
+
+def rm_piece_constraints(n_pre: int, n_post: int, mbar: float, s: int, sign: float) -> np.ndarray:
+    """A with ΔRM_{s,sign}(M̄) = {δ : A δ <= 0} (Rambachan & Roth 2023, footnote 9).
+
+    Every first difference of δ (over the full sequence with δ_ref = 0) is bounded in absolute
+    value by sign·(δ_{s+1} - δ_s) in the pre-period and by M̄ times it in the post-period; the union
+    over s and sign is ΔRM(M̄). The reference column is dropped.
+    """
+    n = n_pre + n_post
+    d = np.zeros((n, n + 1))
+    for t in range(n):
+        d[t, t], d[t, t + 1] = -1.0, 1.0
+    v = sign * d[s]
+    bound = np.vstack([np.tile(v, (n_pre, 1)), np.tile(mbar * v, (n_post, 1))])
+    a = np.vstack([d - bound, -d - bound])
+    a = a[~np.all(np.abs(a) <= 1e-12, axis=1)]
+    return np.delete(a, n_pre, axis=1)
+
+
+def _dual_vertices(x_tilde: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
+    """Vertices of {γ >= 0, X̃'γ = 0, σ̃'γ = 1} (rows), or None if there are too many bases."""
+    k = len(sd)
+    eq = np.vstack([x_tilde.T, sd[None, :]]) if x_tilde.shape[1] else sd[None, :]
+    r = eq.shape[0]
+    if math.comb(k, r) > MAX_VERTICES_SUBSETS:
+        return None
+    rhs = np.zeros(r)
+    rhs[-1] = 1.0
+    found = []
+    for basis in itertools.combinations(range(k), r):
+        m = eq[:, basis]
+        if abs(np.linalg.det(m)) < 1e-12:
+            continue
+        g = np.linalg.solve(m, rhs)
+        if np.all(g >= -1e-10):
+            full = np.zeros(k)
+            full[list(basis)] = np.clip(g, 0.0, None)
+            found.append(full)
+    if not found:
+        return np.zeros((0, k))
+    return np.unique(np.round(np.array(found), 12), axis=0)
+
+
+@dataclass(frozen=True)
+class _ArpPiece:
+    """Everything the hybrid test needs for one polyhedron, independent of the tested θ̄."""
+
+    a: np.ndarray  # moment rows used (A restricted to rows_for_arp)
+    a1: np.ndarray  # column that multiplies θ̄
+    sigma_y: np.ndarray
+    verts: np.ndarray
+    cv_lf: float
+
+
+def _arp_piece(
+    sigma: np.ndarray, n_pre: int, l_post: np.ndarray, a: np.ndarray, kappa: float, seed: int
+) -> _ArpPiece | None:
+    n_post = len(l_post)
+    a_post = a[:, n_pre:]
+    if n_post > 1:  # only the moments that involve post-periods (HonestDiD's default)
+        a = a[np.any(a_post != 0, axis=1)]
+        a_post = a[:, n_pre:]
+    q, _ = np.linalg.qr(np.column_stack([l_post, np.eye(n_post)]))
+    x_tilde = a_post @ q[:, 1:n_post]  # nuisance directions orthogonal to l
+    sigma_y = a @ sigma @ a.T
+    sd = np.sqrt(np.clip(np.diag(sigma_y), 0.0, None))
+    if np.any(sd <= 0):
+        return None
+    verts = _dual_vertices(x_tilde, sd)
+    if verts is None:
+        return None
+    w, u = np.linalg.eigh(sigma_y)
+    root = u * np.sqrt(np.clip(w, 0.0, None))
+    xi = np.random.default_rng(seed).standard_normal((20_000, len(sd))) @ root.T
+    cv_lf = float(np.quantile((xi @ verts.T).max(axis=1), 1 - kappa)) if len(verts) else np.inf
+    return _ArpPiece(a, a_post @ l_post / float(l_post @ l_post), sigma_y, verts, cv_lf)
+
+
+def _arp_accepts(
+    piece: _ArpPiece, beta: np.ndarray, theta: float, alpha: float, kappa: float
+) -> bool:
+    """Conditional-LF hybrid test of θ = θ̄ for one polyhedron (Andrews, Roth & Pakes 2023).
+
+    η̂ = max over dual vertices of γ'Y(θ̄); reject if η̂ exceeds the least-favourable (1-κ) critical
+    value, else compare η̂ with the (1-α̃) quantile (α̃ = (α-κ)/(1-κ)) of a N(0, γ*'Σγ*) truncated
+    to [V_lo, min(V_up, c_LF)], the values of η̂ for which γ* stays optimal given the rest of Y.
+    """
+    if len(piece.verts) == 0:
+        return True  # no informative moment
+    y = piece.a @ beta - piece.a1 * theta
+    vals = piece.verts @ y
+    j = int(np.argmax(vals))
+    eta = float(vals[j])
+    if eta > piece.cv_lf:
+        return False
+    g = piece.verts[j]
+    s2 = float(g @ piece.sigma_y @ g)
+    if s2 <= 0:
+        return eta <= 0
+    c = piece.sigma_y @ g / s2
+    rest = y - c * eta
+    av, bv = piece.verts @ c, piece.verts @ rest
+    below, above = av < 1 - 1e-10, av > 1 + 1e-10
+    v_lo = float(np.max(bv[below] / (1 - av[below]))) if below.any() else -np.inf
+    v_up = float(np.min(bv[above] / (1 - av[above]))) if above.any() else np.inf
+    v_up = min(v_up, piece.cv_lf)
+    sd = np.sqrt(s2)
+    z, z_lo, z_up = eta / sd, v_lo / sd, v_up / sd
+    if not z_lo - 1e-9 <= z <= z_up + 1e-9:
+        return True
+    alpha_t = (alpha - kappa) / (1 - kappa)
+    cval = max(0.0, float(stats.truncnorm.ppf(1 - alpha_t, z_lo, z_up)))
+    return z <= cval
+
+
+def rm_arp_pieces(
+    sigma: np.ndarray, n_pre: int, l_post: np.ndarray, mbar: float, alpha: float, seed: int
+) -> list[_ArpPiece] | None:
+    """The 2·T_pre polyhedra of ΔRM(M̄) prepared for testing; None if any is too large."""
+    pieces = []
+    for s in range(n_pre):
+        for sign in (1.0, -1.0):
+            a = rm_piece_constraints(n_pre, len(l_post), mbar, s, sign)
+            p = _arp_piece(sigma, n_pre, l_post, a, alpha / 10, seed)
+            if p is None:
+                return None
+            pieces.append(p)
+    return pieces
+
+
+def rm_arp_ci(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    mbar: float,
+    alpha: float,
+    *,
+    seed: int,
+    bracket: tuple[float, float],
+    n_grid: int = 401,
+) -> tuple[float, float] | None:
+    """ΔRM(M̄) confidence set by inverting the C-LF hybrid test (union over polyhedra).
+
+    θ̄ on a grid over `bracket` (widened while the accepted set touches its ends), then each end
+    refined by bisection. Returns (lb, ub), (nan, nan) if nothing is accepted, None if the
+    polyhedra are too large to enumerate.
+    """
+    pieces = rm_arp_pieces(sigma, n_pre, l_post, mbar, alpha, seed)
+    if pieces is None:
+        return None
+
+    def accept(theta: float) -> bool:
+        return any(_arp_accepts(p, beta, theta, alpha, alpha / 10) for p in pieces)
+
+    lo, hi = bracket
+    for _ in range(6):
+        grid = np.linspace(lo, hi, n_grid)
+        ok = np.array([accept(t) for t in grid])
+        if not ok.any():
+            return float("nan"), float("nan")
+        width = hi - lo
+        if ok[0] or ok[-1]:
+            lo, hi = (lo - width if ok[0] else lo), (hi + width if ok[-1] else hi)
+            continue
+        i, j = int(np.argmax(ok)), len(ok) - 1 - int(np.argmax(ok[::-1]))
+        step = grid[1] - grid[0]
+        return (
+            _bisect(accept, grid[i - 1], grid[i], step),
+            _bisect(accept, grid[j + 1], grid[j], step),
+        )
+    raise EstimationError(
+        "the relative-magnitudes confidence set is unbounded on the searched range",
+        fix="check the event study's covariance (near-zero variances?)",
+    )
+
+
+def _bisect(accept: Any, out: float, inside: float, step: float) -> float:
+    """Boundary between a rejected point `out` and an accepted point `inside`."""
+    for _ in range(60):
+        if abs(inside - out) <= 1e-4 * step:
+            break
+        mid = 0.5 * (out + inside)
+        if accept(mid):
+            inside = mid
+        else:
+            out = mid
+    return float(inside)
+
+
+# ------------------------------------------------------------------------------------------------
 # result and public entry point
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
@@ -330,7 +536,7 @@ class HonestResult(Result):
     """Robust intervals for θ = τ_e over a grid of M (smoothness) or M̄ (relative magnitudes).
 
     `table` rows: ``term`` "original" (conventional interval) then one per grid value, with columns
-    `M`/`Mbar` (the restriction), `method` ("FLCI" / "RM-Bonferroni" / "conventional").
+    `M`/`Mbar` (the restriction), `method` ("FLCI", "C-LF", "RM-Bonferroni" or "conventional").
     `breakdown` is the largest M (M̄) for which the interval still excludes 0 (nan if the original
     interval already covers 0; inf if it never does on the searched range).
     """
@@ -420,8 +626,8 @@ def honest_did(
 
     `result` is anything with ``event_study() -> (event_times, estimates, vcov)``. Smoothness uses
     the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest pre-period second
-    difference plus two standard errors of β_e); relative magnitudes uses a conservative Bonferroni
-    projection for each M̄ in `Mbar` (default 0, 0.5, …, 2) — see the module docstring.
+    difference plus two standard errors of β_e); relative magnitudes inverts the ARP conditional
+    least-favourable hybrid test for each M̄ in `Mbar` (default 0, 0.5, …, 2) — module docstring.
     """
     check_option("method", method, HonestMethod)
     alpha = check_alpha(alpha)
@@ -487,22 +693,43 @@ def honest_did(
         breakdown = _breakdown(lambda mv: interval(mv)[:2], rows, grid)
     else:
         grid = _grid(Mbar, "Mbar", np.arange(0.0, 2.01, 0.5))
+        seed = config.get().seed
+        arp_ok = True
         for mb in grid:
-            lb, ub, _, _ = rm_bonferroni_ci(beta, sigma, n_pre, l_post, float(mb), alpha)
+            ci: tuple[float, float] | None = None
+            if arp_ok:
+                blb, bub, _, _ = rm_bonferroni_ci(
+                    beta, sigma, n_pre, l_post, max(float(mb), 1e-3), alpha
+                )
+                pad = 0.25 * (bub - blb)
+                ci = rm_arp_ci(
+                    beta, sigma, n_pre, l_post, float(mb), alpha, seed=seed,
+                    bracket=(blb - pad, bub + pad),
+                )  # fmt: skip
+                arp_ok = ci is not None
+            if ci is None:
+                ci = rm_bonferroni_ci(beta, sigma, n_pre, l_post, float(mb), alpha)[:2]
             rows.append(
                 {
                     "term": f"Mbar={mb:g}",
                     "estimate": center,
                     "std_error": se,
-                    "conf_low": lb,
-                    "conf_high": ub,
+                    "conf_low": ci[0],
+                    "conf_high": ci[1],
                     "p_value": np.nan,
-                    "method": "RM-Bonferroni",
+                    "method": "C-LF" if arp_ok else "RM-Bonferroni",
                     "M": np.nan,
                     "Mbar": mb,
                 }
             )
-        breakdown = _rm_breakdown(beta, sigma, n_pre, l_post, alpha, rows)
+        if arp_ok:
+            breakdown = _rm_breakdown_arp(beta, sigma, n_pre, l_post, alpha, rows, grid, seed)
+        else:
+            if any(r["method"] == "C-LF" for r in rows[1:]):  # mixed: recompute all conservatively
+                for r in rows[1:]:
+                    lb, ub, _, _ = rm_bonferroni_ci(beta, sigma, n_pre, l_post, r["Mbar"], alpha)
+                    r.update(conf_low=lb, conf_high=ub, method="RM-Bonferroni")
+            breakdown = _rm_breakdown(beta, sigma, n_pre, l_post, alpha, rows)
     table = pd.DataFrame(rows)
     return HonestResult(
         design="did.honest_did",
@@ -556,6 +783,45 @@ def _breakdown(interval: Any, rows: list[dict[str, Any]], grid: np.ndarray) -> f
     if lo == 0.0 and margin(0.0) <= 0:
         return float("nan")  # even M = 0 (exactly linear trends) does not exclude 0
     return float(optimize.brentq(margin, lo, hi, xtol=1e-7 * max(hi, 1e-12), rtol=1e-10))
+
+
+def _rm_breakdown_arp(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    alpha: float,
+    rows: list[dict[str, Any]],
+    grid: np.ndarray,
+    seed: int,
+) -> float:
+    """Largest M̄ at which the C-LF test still rejects θ = 0 (bisection between grid points)."""
+    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
+        return float("nan")
+
+    def rejects_zero(mb: float) -> bool:
+        pieces = rm_arp_pieces(sigma, n_pre, l_post, mb, alpha, seed)
+        if pieces is None:  # cannot happen: the grid values had the same polyhedra sizes
+            raise EstimationError("relative-magnitudes polyhedra too large to enumerate")
+        return not any(_arp_accepts(p, beta, 0.0, alpha, alpha / 10) for p in pieces)
+
+    ok = [_excludes_zero(r["conf_low"], r["conf_high"]) for r in rows[1:]]
+    if all(ok):
+        return float("inf")
+    first_bad = ok.index(False)
+    if first_bad == 0:
+        if grid[0] == 0 or not rejects_zero(0.0):
+            return float("nan")
+        lo, hi = 0.0, float(grid[0])
+    else:
+        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
+    while hi - lo > 1e-4 * max(hi, 1e-12):
+        mid = 0.5 * (lo + hi)
+        if rejects_zero(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _rm_breakdown(
