@@ -56,7 +56,7 @@ from attribution.designs.did.moments import (
 )
 from attribution.designs.did.panel import DidPanel, validate_did_panel
 from attribution.designs.did.results import AttGtResult
-from attribution.errors import DesignError, OptionError
+from attribution.errors import AttributionError, DesignError, OptionError
 from attribution.inference import critical_value, multiplier_draws, sup_t_critical, wald_table
 from attribution.options import (
     BasePeriod,
@@ -280,30 +280,38 @@ def _unit_path(
         valid = d_unit | np.isin(g_unit, c.controls)
         if not d_unit.any() or valid.sum() == d_unit.sum():
             continue
-        if panel.balanced:
-            xi = min(c.b_idx, c.t_idx)
-            est, inf = drdid_panel(
-                Y[valid, c.t_idx],
-                Y[valid, c.b_idx],
-                d_unit[valid].astype(float),
-                X[valid, xi, :],
-                w_unit[valid],
-                method=est_method,
-                names=names,
-            )
-            IF[valid, k] = inf * (n / valid.sum())
-        else:
-            rows = valid[unit] & np.isin(t_idx, (c.t_idx, c.b_idx))
-            est, inf = drdid_rc(
-                y_all[rows],
-                (t_idx[rows] == c.t_idx).astype(float),
-                d_unit[unit[rows]].astype(float),
-                x_all[rows],
-                w_unit[unit[rows]],
-                method=est_method,
-                names=names,
-            )
-            IF[:, k] = np.bincount(unit[rows], weights=inf * (n / rows.sum()), minlength=n)
+        try:
+            if panel.balanced:
+                xi = min(c.b_idx, c.t_idx)
+                est, inf = drdid_panel(
+                    Y[valid, c.t_idx],
+                    Y[valid, c.b_idx],
+                    d_unit[valid].astype(float),
+                    X[valid, xi, :],
+                    w_unit[valid],
+                    method=est_method,
+                    names=names,
+                )
+                IF[valid, k] = inf * (n / valid.sum())
+            else:
+                rows = valid[unit] & np.isin(t_idx, (c.t_idx, c.b_idx))
+                post = (t_idx[rows] == c.t_idx).astype(float)
+                d_row = d_unit[unit[rows]].astype(float)
+                w_row = w_unit[unit[rows]]
+                cells_seen = {(a, b) for a, b, ww in zip(d_row, post, w_row, strict=True) if ww > 0}
+                if len(cells_seen) < 4:  # a (group, period) side unobserved: R skips the cell
+                    continue
+                est, inf = drdid_rc(
+                    y_all[rows], post, d_row, x_all[rows], w_row, method=est_method, names=names
+                )
+                IF[:, k] = np.bincount(unit[rows], weights=inf * (n / rows.sum()), minlength=n)
+        except AttributionError as err:  # say which cell failed
+            raise type(err)(
+                f"ATT({c.group:g},{c.time:g}) (base period {periods[c.b_idx]:g}): {err.message}",
+                columns=err.columns,
+                rows=err.rows,
+                fix=err.fix,
+            ) from err
         att[k] = est
     infl = UnitInfluence(
         IF=IF,

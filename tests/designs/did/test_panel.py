@@ -221,3 +221,12 @@ def test_aggte_missing_cells_need_na_rm(panel):
     assert "na_rm=True" in e.value.fix
     out = aggte(res, type="simple", na_rm=True)
     assert np.isfinite(out.overall.estimate)
+
+
+def test_collinear_covariate_names_the_cell_and_column(mpdta):
+    from attribution.errors import EstimationError
+
+    with pytest.raises(EstimationError, match=r"ATT\(2004,2004\) \(base period 2003\)") as e:
+        att_gt(mpdta.assign(c=1.0), yname="lemp", tname="year", idname="countyreal",
+               gname="first_treat", xformla="~c")  # fmt: skip
+    assert e.value.columns == ("c",) and "drop 'c'" in e.value.fix
