@@ -230,3 +230,15 @@ def test_works_on_callaway_santanna_dynamic_aggregation():
     assert pretrend_test(agg).df == 3
     with pytest.raises(DesignError, match="universal"):
         honest_did(aggte(att_gt(mp, **kw), type="dynamic"))
+
+
+def test_relative_magnitudes_single_post_period(ehec_es):
+    """One post-period: the ARP test has no nuisance parameter (every moment enters). moderndid
+    0.2.0 fails on this case, so we check shape: nested, inside the Bonferroni interval."""
+    p = Protocol(ehec_es._t[:6], ehec_es._b[:6], ehec_es._s[:6, :6])
+    sens = honest_did(p, method="relative_magnitudes", Mbar=[0.5, 1, 2]).sensitivity
+    assert (sens["method"] == "C-LF").all()
+    assert sens["conf_low"].is_monotonic_decreasing and sens["conf_high"].is_monotonic_increasing
+    for mbar, lb, ub in sens[["Mbar", "conf_low", "conf_high"]].itertuples(index=False):
+        blb, bub, _, _ = rm_bonferroni_ci(p._b, p._s, 5, np.array([1.0]), mbar, 0.05)
+        assert blb <= lb < ub <= bub
