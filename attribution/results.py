@@ -1,7 +1,8 @@
 """The one Result type every design returns, and the provenance it carries.
 
-A design subclasses `Result` (a frozen, keyword-only dataclass) and adds its own fields. Tables are
-stored once and handed out as cheap copy-on-write copies, so a caller can never change a result.
+A design subclasses `Result` (a frozen, keyword-only dataclass) and adds its own fields. Every DataFrame
+or Series attribute is handed out as a cheap copy-on-write copy and every array field is read-only, so a
+caller can never change a result (designs need no copying properties of their own).
 Fields marked ``field(metadata={"internal": True})`` are kept out of `to_dict()` (e.g. influence
 functions needed only by a later aggregation step).
 """
@@ -131,11 +132,24 @@ class Result:
         missing = [c for c in TIDY_COLUMNS if c not in self.table.columns]
         if missing:  # a programming error in a design, not a user error
             raise DesignError(f"{type(self).__name__} table lacks tidy columns {missing}")
+        for f in dataclasses.fields(self):  # arrays handed out read-only, like the frames below
+            value = object.__getattribute__(self, f.name)
+            if isinstance(value, np.ndarray) and value.flags.writeable:
+                view = value.view()
+                view.flags.writeable = False
+                object.__setattr__(self, f.name, view)
+
+    def __getattribute__(self, name: str) -> Any:
+        """Frames and Series come out as copy-on-write copies, so no caller can change a result."""
+        value = object.__getattribute__(self, name)
+        if isinstance(value, pd.DataFrame | pd.Series):
+            return value.copy(deep=False)
+        return value
 
     # -- views -------------------------------------------------------------------------------
     def tidy(self) -> pd.DataFrame:
         """The estimates as a tidy DataFrame (a copy: changing it does not change the result)."""
-        return self.table.copy(deep=False)
+        return self.table
 
     def summary(self) -> str:
         """Plain-text summary: the tidy table and how it was made."""

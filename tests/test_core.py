@@ -127,3 +127,12 @@ def test_public_api_is_small_and_lazy() -> None:
     assert "factorial" in dir(at) and "connect" in at.__all__
     with pytest.raises(AttributeError):
         at.no_such_thing  # noqa: B018
+
+
+def test_result_frames_series_and_arrays_cannot_be_changed_through_attributes() -> None:
+    res = _result()
+    res.extra.loc[0, "x"] = 5.0
+    res.table.loc[0, "estimate"] = 5.0
+    assert res.extra.loc[0, "x"] == 1.0 and res.table.loc[0, "estimate"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="read-only"):
+        res.secret[0] = 1.0
