@@ -78,24 +78,24 @@ def _pandas_frame(n: int, seed: int = 11):
     return pd.DataFrame({"E": x[:, 0], "R": x[:, 1], "K": x[:, 2], "engagement": y})
 
 
-def _factorial_pandas(n: int) -> tuple[list[float], list[float]]:
-    frame = _pandas_frame(n)
-    res = factorial(frame, outcome="engagement", factors=FACTORS, vcov="HC2")
+_FRAME: dict[str, pd.DataFrame] = {}
+"""The pandas frame of case (b), built in the parent so both children inherit it (fork) and
+neither timing includes building it."""
+
+
+def _factorial_pandas() -> tuple[list[float], list[float]]:
+    res = factorial(_FRAME["b"], outcome="engagement", factors=FACTORS, vcov="HC2")
     tidy = res.tidy()
     return tidy["estimate"].tolist(), tidy["std_error"].tolist()
 
 
-def _statsmodels_pandas(n: int) -> tuple[list[float], list[float]]:
-    frame = _pandas_frame(n)
+def _statsmodels_pandas() -> tuple[list[float], list[float]]:
+    frame = _FRAME["b"]
     cell = frame["E"].to_numpy(int) + 2 * frame["R"].to_numpy(int) + 4 * frame["K"].to_numpy(int)
     x = (cell[:, None] == np.arange(8)[None, :]).astype(float)
     fit = sm.OLS(frame["engagement"].to_numpy(float), x).fit(cov_type="HC2", use_t=True)
     tt = fit.t_test(contrast_matrix(standard_terms(3), list(range(8))))
     return np.ravel(tt.effect).tolist(), np.ravel(tt.sd).tolist()
-
-
-def _frame_cost(n: int) -> int:
-    return len(_pandas_frame(n))
 
 
 def _warm_up() -> None:
@@ -123,22 +123,18 @@ def main(n_duckdb: int | None = None, n_pandas: int | None = None) -> None:
         print(report_line(plain, peer=bare, goal="goal <= 1.5x"), flush=True)
         print(report_line(cuped, peer=bare, goal="reported separately"), flush=True)
 
-    print(f"  (b) {n_pandas:,} users in pandas", flush=True)
-    base = measure("make the frame only (subtracted below)", _frame_cost, n_pandas)
-    ours = measure(
-        "factorial HC2 (pandas in, DuckDB engine)", _factorial_pandas, n_pandas, repeat=2
-    )
-    peer = measure("statsmodels OLS + HC2 + t_test", _statsmodels_pandas, n_pandas)
+    print(f"  (b) {n_pandas:,} users in pandas (frame built before timing)", flush=True)
+    _FRAME["b"] = _pandas_frame(n_pandas)
+    ours = measure("factorial HC2 (pandas in, DuckDB engine)", _factorial_pandas, repeat=3)
+    peer = measure("statsmodels OLS + HC2 + t_test", _statsmodels_pandas)
+    _FRAME.clear()
     np.testing.assert_allclose(ours.value[0], peer.value[0], rtol=0, atol=1e-8)
     np.testing.assert_allclose(ours.value[1], peer.value[1], rtol=1e-6)
-    print(report_line(base), flush=True)
     print(report_line(peer), flush=True)
-    print(report_line(ours, peer=peer, goal="goal >= 20x faster"), flush=True)
-    net_ours = max(ours.seconds - base.seconds, 1e-9)
-    net_peer = max(peer.seconds - base.seconds, 1e-9)
+    print(report_line(ours, peer=peer, goal="goal: statsmodels / factorial >= 20x"), flush=True)
     print(
-        f"  speed-up net of building the frame: {net_peer / net_ours:.1f}x "
-        f"(gross {peer.seconds / ours.seconds:.1f}x); estimates and SEs agree (1e-8 / 1e-6)",
+        f"  statsmodels / factorial = {peer.seconds / ours.seconds:.1f}x; "
+        "estimates agree to 1e-8, standard errors to 1e-6 (asserted)",
         flush=True,
     )
 

@@ -23,7 +23,13 @@ from attribution.designs.factorial.design import (
 )
 from attribution.designs.factorial.result import FactorialResult
 from attribution.designs.factorial.stats import cell_pass, cluster_pass, leverage_pass, unit_pass
-from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DataError,
+    DesignError,
+    EstimationError,
+    OptionError,
+)
 from attribution.inference import wald_table
 from attribution.options import Vcov, check_alpha, check_option
 from attribution.results import Provenance
@@ -115,9 +121,13 @@ def factorial(
             "the table is empty", columns=[outcome, *facs], fix="pass a table with rows"
         )
     _check_factor_values(table, frame, facs, outcome)
-    bad = [c for c, k in cp.missing.items() if k > 0]
-    if bad:
-        require_complete(table, bad, role="factorial")  # raises with counts and example rows
+    if cp.suspect:
+        require_complete(table, cp.suspect, role="factorial")  # raises with counts and example rows
+        raise EstimationError(
+            f"aggregates of {list(cp.suspect)} overflow to non-finite values",
+            columns=list(cp.suspect),
+            fix="rescale the column(s) (e.g. divide by 1e6) before calling",
+        )
     frame = frame.assign(
         cell=sum(frame[f"factor{j}"].astype("int64") * (2**j) for j in range(len(facs)))
     ).sort_values("cell")

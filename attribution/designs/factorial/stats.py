@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from attribution import config
-from attribution.data.checks import is_missing, require_complete
+from attribution.data.checks import require_complete
 from attribution.errors import EstimationError
 
 __all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
@@ -40,12 +40,21 @@ def cell_expr(table: ir.Table, factors: Sequence[str]) -> ir.IntegerValue:
     return out.cast("int32")  # Spark's element_at needs an INT index; k <= 10 fits easily
 
 
-def _by_cell(cell: ir.IntegerValue, values: Mapping[int, float]) -> ir.FloatingValue:
-    """A per-row literal looked up by cell: one array literal indexed by the cell bitmask (cheaper
-    to compile and evaluate than a CASE per cell); absent cells hold 0 and are never looked up."""
-    size = max(int(c) for c in values) + 1
-    arr = [float(values.get(c, 0.0)) for c in range(size)]
-    return ibis.literal(arr, type="array<float64>")[cell]
+def _with_cell_constants(
+    table: ir.Table, factors: Sequence[str], constants: Mapping[str, Mapping[int, float]]
+) -> ir.Table:
+    """The rows with their cell bitmask (`att_cell`) and per-cell constants (`att_<name>`) from the
+    first pass, joined from a tiny in-memory table: exact binary values (no decimal literals in the
+    SQL) and each constant evaluated once per row, which keeps the second pass close to a scan."""
+    cells = sorted(int(c) for c in next(iter(constants.values())))
+    lookup = pd.DataFrame(
+        {
+            _P + "cell": np.asarray(cells, dtype="int32"),
+            **{_P + k: [float(v[c]) for c in cells] for k, v in constants.items()},
+        }
+    )
+    t = table.mutate(**{_P + "cell": cell_expr(table, factors)})
+    return t.inner_join(ibis.memtable(lookup), _P + "cell")
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,9 @@ class CellPass:
     frame: pd.DataFrame
     """Columns: factor0 … factor{k-1} (raw values, in the order of the factors), n, mean_y, var_y
     [, mean_x, var_x, cov_xy]."""
-    missing: dict[str, int]
-    """Column → number of NULL / NaN / inf values (all zero for usable data)."""
+    suspect: tuple[str, ...]
+    """Columns with NULLs (non-null count below the row count) or non-finite aggregates (a NaN or
+    ±inf somewhere); empty for usable data. `require_complete` then names the rows."""
 
 
 def cell_pass(
@@ -67,55 +77,67 @@ def cell_pass(
     covariate: str | None,
     also_complete: Sequence[str] = (),
 ) -> CellPass:
-    """Per-cell count, mean and population (co)variances in one GROUP BY over the factors."""
+    """Per-cell count, mean and population (co)variances in one GROUP BY over the factors.
+
+    Missing values are detected from the same aggregates (no per-row test, which would double the
+    cost of the scan): a NULL lowers the column's non-null count, a NaN or ±inf makes the mean or
+    variance non-finite (or, on DuckDB, makes the variance raise).
+    """
     y = table[outcome].cast("float64")
     aggs: dict[str, ir.Value] = {
         _P + "n": table.count(),
         _P + "mean_y": y.mean(),
         _P + "var_y": y.var(how="pop"),
     }
+    floats = {outcome: ["mean_y", "var_y"]}
     if covariate is not None:
         x = table[covariate].cast("float64")
         aggs[_P + "mean_x"] = x.mean()
         aggs[_P + "var_x"] = x.var(how="pop")
         aggs[_P + "cov_xy"] = y.cov(x, how="pop")
-    checked = [outcome, *([covariate] if covariate else []), *also_complete]
+        floats[covariate] = ["mean_x", "var_x", "cov_xy"]
+    checked = list(dict.fromkeys([outcome, *([covariate] if covariate else []), *also_complete]))
     for i, col in enumerate(checked):
-        aggs[f"{_P}miss{i}"] = is_missing(table[col]).cast("int64").sum()
+        aggs[f"{_P}nn{i}"] = table[col].count()
     try:
         raw = table.group_by(list(factors)).aggregate(**aggs).execute()
-    except Exception:
+    except Exception as exc:
         # some engines refuse to aggregate ±inf (DuckDB: "VARPOP is out of range"); report the
-        # offending rows as a DataError, else re-raise the engine's own error
+        # offending rows as a DataError, else say the engine failed on finite values
         require_complete(table, checked, role="factorial")
-        raise
-    missing = {col: int(raw[f"{_P}miss{i}"].fillna(0).sum()) for i, col in enumerate(checked)}
+        raise EstimationError(
+            f"the engine could not aggregate {checked}: {type(exc).__name__}: {exc}",
+            columns=checked,
+            fix="check for extreme values; rescale the outcome / covariate if they are huge",
+        ) from exc
+    n = raw[_P + "n"].to_numpy(float)
+    suspect = []
+    for i, col in enumerate(checked):
+        nulls = bool(np.any(raw[f"{_P}nn{i}"].to_numpy(float) < n))
+        # a variance is NULL for an all-NULL group only, which the non-null count already flags
+        values = raw[[_P + a for a in floats.get(col, [])]].to_numpy(float)
+        nonfinite = bool(np.any(np.isinf(values) | (np.isnan(values) & (n[:, None] > 0))))
+        if nulls or nonfinite:
+            suspect.append(col)
     # factor columns get positional names so that a factor called e.g. "n" cannot collide
     positional = {f: f"factor{j}" for j, f in enumerate(factors)}
     frame = (
-        raw.drop(columns=[f"{_P}miss{i}" for i in range(len(checked))])
+        raw.drop(columns=[f"{_P}nn{i}" for i in range(len(checked))])
         .rename(columns=positional)
         .rename(columns=lambda c: c.removeprefix(_P))
     )
-    return CellPass(frame=frame, missing=missing)
+    return CellPass(frame=frame, suspect=tuple(suspect))
 
 
 def _residual(
-    table: ir.Table,
-    cell: ir.IntegerValue,
-    *,
-    outcome: str,
-    covariate: str | None,
-    mean_y: Mapping[int, float],
-    mean_x: Mapping[int, float] | None,
-    slope: float,
+    t: ir.Table, *, outcome: str, covariate: str | None, slope: float
 ) -> tuple[ir.FloatingValue, ir.FloatingValue | None]:
-    """Residual e_i = y_i - ȳ_c - β (x_i - x̄_c) and the within-cell covariate x̃_i."""
-    y = table[outcome].cast("float64")
-    e = y - _by_cell(cell, mean_y)
-    if covariate is None or mean_x is None:
+    """Residual e_i = y_i - ȳ_c - β (x_i - x̄_c) and the within-cell covariate x̃_i (needs the
+    joined constants att_my [, att_mx])."""
+    e = t[outcome].cast("float64") - t[_P + "my"]
+    if covariate is None:
         return e, None
-    xt = table[covariate].cast("float64") - _by_cell(cell, mean_x)
+    xt = t[covariate].cast("float64") - t[_P + "mx"]
     return e - slope * xt, xt
 
 
@@ -133,17 +155,21 @@ def leverage_pass(
     power: int,
 ) -> pd.DataFrame:
     """Per cell: s0 = Σ w e², s1 = Σ w e² x̃, s2 = Σ w e² x̃², max leverage; w = (1 - h)^-power."""
-    cell = cell_expr(table, factors)
-    e, xt = _residual(
-        table, cell, outcome=outcome, covariate=covariate, mean_y=mean_y, mean_x=mean_x, slope=slope
+    t = _with_cell_constants(
+        table,
+        factors,
+        {"my": mean_y, "mx": mean_x, "invn": {c: 1.0 / v for c, v in n.items()}},
     )
+    e, xt = _residual(t, outcome=outcome, covariate=covariate, slope=slope)
     if xt is None:
         raise EstimationError("leverage_pass needs the covariate's per-cell means")
-    h = _by_cell(cell, {c: 1.0 / v for c, v in n.items()}) + xt * xt / within_ss
+    h = t[_P + "invn"] + xt * xt / within_ss
     we2 = e * e
-    if power:
-        we2 = we2 / (1.0 - h) ** power
-    t = table.mutate(**{_P + "cell": cell, _P + "we2": we2, _P + "xt": xt, _P + "h": h})
+    if power == 1:
+        we2 = we2 / (1.0 - h)
+    elif power == 2:  # plain products: POWER() costs as much as the rest of the pass
+        we2 = we2 / ((1.0 - h) * (1.0 - h))
+    t = t.mutate(**{_P + "we2": we2, _P + "xt": xt, _P + "h": h})
     out = (
         t.group_by(_P + "cell")
         .aggregate(
@@ -174,13 +200,13 @@ def cluster_pass(
     u_g has one entry per cell (Σ of residuals of the cluster's rows in that cell) and, with a
     covariate, Σ x̃ e. Products are summed in the engine, so only a (p+1)² matrix comes back.
     """
-    cell = cell_expr(table, factors)
-    e, xt = _residual(
-        table, cell, outcome=outcome, covariate=covariate, mean_y=mean_y, mean_x=mean_x, slope=slope
-    )
-    t = table.mutate(
-        **{_P + "cell": cell, _P + "e": e, _P + "ex": e * xt if xt is not None else 0.0}
-    )
+    if covariate is not None and mean_x is not None:
+        t = _with_cell_constants(table, factors, {"my": mean_y, "mx": mean_x})
+        e, xt = _residual(t, outcome=outcome, covariate=covariate, slope=slope)
+    else:
+        t = _with_cell_constants(table, factors, {"my": mean_y})
+        e, xt = _residual(t, outcome=outcome, covariate=None, slope=slope)
+    t = t.mutate(**{_P + "e": e, _P + "ex": e * xt if xt is not None else 0.0})
     scores = {
         f"u{i}": ibis.ifelse(t[_P + "cell"] == int(c), t[_P + "e"], 0.0).sum()
         for i, c in enumerate(cells)

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 import attribution as at
-from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DataError,
+    DesignError,
+    EstimationError,
+    OptionError,
+)
 from tests.designs.factorial.helpers import FACTORS, experiment
 
 F = list(FACTORS)
@@ -68,6 +74,12 @@ def test_nan_or_inf_outcome_or_covariate_named_not_dropped(frame, bad, column) -
         fit(data, covariate="pre_engagement")
     assert err.value.columns == (column,)
     assert len(err.value.rows) == 2
+
+
+def test_overflowing_outcome_is_an_estimation_error(frame) -> None:
+    with pytest.raises(EstimationError) as err:
+        fit(frame.assign(engagement=frame.engagement * 1e200))
+    assert err.value.columns[0] == "engagement" and err.value.fix
 
 
 def test_missing_factor_value(frame) -> None:
