@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from attribution import config
-from attribution.data.checks import require_complete
+from attribution.data.checks import is_missing, require_complete
 from attribution.data.engine import Data, as_table, require_columns
 from attribution.data.panel import check_panel
 from attribution.errors import DataError, DesignError, OptionError
@@ -134,14 +134,17 @@ def validate_did_panel(
     for c in clusters:
         spec[c] = "key"
     require_columns(t, spec, role="did panel")
-    require_complete(t, list(spec), role="did panel")
     ex = config.get().example_rows
 
-    # value rules on single rows: cohorts >= 0, weights >= 0
-    neg = {"g": (t[gname] < 0).cast("int64").sum()}
+    # row rules in one engine pass: no missing values, cohorts >= 0, weights >= 0
+    cols = list(spec)
+    neg = {f"miss{i}": is_missing(t[c]).cast("int64").sum() for i, c in enumerate(cols)}
+    neg["g"] = (t[gname] < 0).cast("int64").sum()
     if weightsname is not None:
         neg["w"] = (t[weightsname] < 0).cast("int64").sum()
     neg_counts = t.aggregate(**neg).execute().iloc[0]
+    if any(int(neg_counts[f"miss{i}"] or 0) for i in range(len(cols))):
+        require_complete(t, cols, role="did panel")  # raises, naming columns and rows
     if int(neg_counts["g"] or 0):
         raise DataError(
             f"negative treatment cohorts in {gname!r}",
