@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AggteResult", "AttGtResult", "Overall"]
 
-_PRE, _POST = "tab:blue", "tab:red"
+_PRE, _POST = "tab:red", "tab:blue"  # R ggdid: pre-treatment red, post-treatment blue
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +53,7 @@ class AttGtResult(Result):
     influence: Influence = field(repr=False, metadata={"internal": True})
 
     def plot(self, *, ax: Axes | None = None) -> Figure:
-        """ggdid-style: one panel per cohort, ATT(g,t) by period, pre-treatment blue, post red."""
+        """ggdid-style: one panel per cohort, ATT(g,t) by period, pre-treatment red, post blue."""
         from matplotlib.figure import Figure
 
         tab = self.table
