@@ -3,11 +3,12 @@
 Only small aggregates leave the engine:
 
 - `cell_pass`: one GROUP BY over the factor columns → per cell the count, mean, and within-cell
-  (co)variances of outcome and covariate (numerically stable engine aggregates), plus counts of
-  missing / non-finite values in every column the design uses (so validation costs no extra scan);
+  (co)variances of outcome and covariate (numerically stable engine aggregates — equivalent to
+  Σy, Σy², Σx, Σx², Σxy without their cancellation), plus non-null counts, so validation costs no
+  extra scan;
 - `leverage_pass`: HC covariances with a covariate need each row's residual and leverage
-  h_i = 1/n_c + (x_i - x̄_c)^2 / W; a second exact pass with the first pass's coefficients as
-  literals returns Σ w e², Σ w e² x̃, Σ w e² x̃² per cell (w = 1, 1/(1-h), 1/(1-h)²);
+  h_i = 1/n_c + (x_i - x̄_c)^2 / W; a second exact pass with the first pass's coefficients joined
+  in as per-cell constants returns Σ w e², Σ w e² x̃, Σ w e² x̃² per cell (w = 1, 1/(1-h), 1/(1-h)²);
 - `cluster_pass`: cluster scores u_g = Σ_{i in g} x_i e_i for every regressor, and the meat
   Σ_g u_g u_g' aggregated in the engine (any number of clusters);
 - `unit_pass`: every unit in one arm, rows per unit, and units per cell (for the SRM check).
