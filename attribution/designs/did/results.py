@@ -80,8 +80,15 @@ class AttGtResult(Result):
                     )
             a.axhline(0.0, color="grey", lw=0.8, ls="--")
             a.set_title(f"group {g:g}", fontsize=9, loc="left")
+        from matplotlib.lines import Line2D
+
         axes[-1].set_xlabel("period")
-        axes[0].legend(loc="best", fontsize=8)
+        axes[-1].set_xticks(sorted(set(tab["time"].tolist())))
+        handles = [
+            Line2D([], [], color=c, marker="o", ls="", label=lab)
+            for c, lab in ((_PRE, "pre-treatment"), (_POST, "post-treatment"))
+        ]
+        axes[0].legend(handles=handles, loc="best", fontsize=8)
         return fig
 
 
