@@ -52,6 +52,23 @@ class AttGtResult(Result):
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     influence: Influence = field(repr=False, metadata={"internal": True})
 
+    def summary(self) -> str:
+        """The tidy table plus what R `did` prints under it (comparison group, pre-test)."""
+        control = {"nevertreated": "never treated", "notyettreated": "not yet treated"}
+        band = "uniform band" if self.cband else "pointwise intervals"
+        pre = (
+            f"{self.pretest_pvalue:.5f} (Wald chi2 {self.pretest_wald:.3f}, df {self.pretest_df})"
+            if np.isfinite(self.pretest_pvalue)
+            else "not available"
+        )
+        lines = [
+            f"comparison group: {control.get(self.control_group, self.control_group)}; "
+            f"anticipation periods: {self.anticipation:g}; estimation method: {self.est_method}; "
+            f"base period: {self.base_period}; {band}",
+            f"P-value for the pre-test of parallel trends: {pre}",
+        ]
+        return super().summary() + "\n\n" + "\n".join(lines)
+
     def plot(self, *, ax: Axes | None = None) -> Figure:
         """ggdid-style: one panel per cohort, ATT(g,t) by period, pre-treatment red, post blue."""
         from matplotlib.figure import Figure
@@ -138,6 +155,16 @@ class AggteResult(Result):
     critical_value: float
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     influence: Influence | None = field(repr=False, metadata={"internal": True})
+
+    def summary(self) -> str:
+        """Overall effect first (as R's summary of aggte), then the per-row table."""
+        o = self.overall
+        level = f"{100 * (1 - self.alpha):g}%"
+        head = (
+            f"overall ATT ({self.type}): {o.estimate:.6g} (SE {o.std_error:.6g}), "
+            f"{level} CI [{o.conf_low:.6g}, {o.conf_high:.6g}]"
+        )
+        return head + "\n\n" + super().summary()
 
     def event_study(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(event_times, estimates, vcov) of a dynamic aggregation (the event-study protocol)."""

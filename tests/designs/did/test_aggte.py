@@ -34,6 +34,8 @@ def test_att_gt_tidy_and_result_contract(res):
     assert "influence" not in d and "vcov" not in d
     assert d["n_units"] == 500 and d["cohort_sizes"] == [20, 40, 131]
     assert "did.att_gt" in res.summary() and "<table" in res._repr_html_()
+    assert "pre-test of parallel trends" in res.summary()
+    assert "overall ATT (simple)" in aggte(res, type="simple").summary()
     assert res.provenance.options["control_group"] == "nevertreated"
     assert res.provenance.data.n_rows == 2500
     assert res.vcov.shape == (12, 12)
