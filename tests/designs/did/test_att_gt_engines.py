@@ -100,11 +100,16 @@ def test_moment_path_equals_unit_level_oracle(make_staggered, unbalanced):
         assert row_se == pytest.approx(se, rel=1e-10)
 
 
-def test_cluster_variance_is_r_cluster_bootstrap_target(make_staggered):
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_cluster_variance_is_r_cluster_bootstrap_target(make_staggered, unbalanced):
     frame = _weighted_clustered(make_staggered)
-    res = att_gt(frame, **KW, clustervars="market")
+    if unbalanced:
+        frame = frame[(frame["unit"] * 7 + frame["period"]) % 11 != 0].reset_index(drop=True)
+    res = att_gt(
+        frame, **KW, clustervars="market", weightsname="w", allow_unbalanced_panel=unbalanced
+    )
     tab = res.tidy()
-    _, IF, _, _ = _oracle(frame, tab)
+    _, IF, _, _ = _oracle(frame, tab, weights="w")
     market = frame.drop_duplicates("unit").sort_values("unit")["market"].to_numpy()
     codes, inv = np.unique(market, return_inverse=True)
     bar = np.zeros((len(codes), IF.shape[1]))
@@ -114,8 +119,9 @@ def test_cluster_variance_is_r_cluster_bootstrap_target(make_staggered):
         tab["std_error"], np.sqrt((bar**2).sum(axis=0)) / len(codes), rtol=1e-10
     )
     # clustering on the unit id is the default (R drops idname from clustervars)
-    same = att_gt(frame, **KW, clustervars=["unit"])
-    unclustered = att_gt(frame, **KW)
+    kw = {**KW, "allow_unbalanced_panel": unbalanced}
+    same = att_gt(frame, **kw, clustervars=["unit"])
+    unclustered = att_gt(frame, **kw)
     np.testing.assert_allclose(same.tidy()["std_error"], unclustered.tidy()["std_error"])
 
 
