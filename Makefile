@@ -48,11 +48,17 @@ peers: .venv-peers/.installed
 .venv-peers/.installed:
 	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
 	.venv-peers/bin/python -m pip install --quiet uv==0.13.9
-	.venv-peers/bin/uv pip install --quiet --python .venv-peers/bin/python moderndid==0.2.0
+	.venv-peers/bin/uv pip install --quiet --python .venv-peers/bin/python "moderndid[didhonest]==0.2.0"
 	touch $@
 
-references: peers
+# Regenerate every cached reference number (each script's docstring says what it reproduces).
+references: install peers
 	.venv-peers/bin/python tests/reference/did/make_reference.py
+	.venv-peers/bin/python tests/reference/did/make_reference_drdid.py
+	.venv-peers/bin/python tests/reference/did/make_reference_honest.py
+	$(PY) tests/reference/did/make_reference_pyfixest.py
+	$(PY) -m tests.reference.synth.make_sdid_reference
+	$(PY) -m tests.reference.synth.make_adh_reference
 
 clean:
 	rm -rf $(VENV) .venv-peers reports/demo .pytest_cache
