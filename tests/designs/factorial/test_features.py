@@ -177,3 +177,24 @@ def test_fraction_plot_falls_back_to_coefficients() -> None:
     assert res2.design_info.defining_relation == "I = A:B" and res2.design_info.resolution == 2
     with pytest.raises(at.DesignError, match="aliased with the mean"):
         res2.plot_interaction("A", "B")
+
+
+def test_units_fractions_and_srm_inside_duckdb(duckdb_backend) -> None:
+    """The unit check, unit clustering and fraction detection run in the engine, not in pandas."""
+    from tests.conftest import put
+
+    users = experiment(90, seed=12)
+    long = pd.concat([users, users.assign(engagement=users.engagement * 1.1)], ignore_index=True)
+    table = put(duckdb_backend, long)
+    res = at.factorial(table, outcome="engagement", factors=F, unit="user_id")
+    ref = at.factorial(long, outcome="engagement", factors=F, unit="user_id")
+    pd.testing.assert_frame_equal(res.tidy(), ref.tidy(), check_exact=False, rtol=1e-12)
+    assert res.n_clusters == 90 and res.srm["n"].iloc[0] == 90
+    mixed = long.copy()
+    mixed.loc[0, "K"] = 1 - mixed.loc[0, "K"]
+    with pytest.raises(at.DesignError, match="more than one arm"):
+        at.factorial(put(duckdb_backend, mixed), outcome="engagement", factors=F, unit="user_id")
+    half = long[(long.E + long.R + long.K) % 2 == 1]  # I = E:R:K
+    frac = at.factorial(put(duckdb_backend, half), outcome="engagement", factors=F, unit="user_id")
+    assert frac.design_info.defining_relation == "I = E:R:K"
+    assert list(frac.tidy()["aliases"]) == ["E = R:K", "R = E:K", "K = E:R"]
