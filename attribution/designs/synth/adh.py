@@ -14,6 +14,7 @@ equal, regression-based (as R Synth) and lagged-outcome starting values, with re
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import warnings
 from collections.abc import Sequence
@@ -808,7 +809,7 @@ def synthetic_control(
         seed=seed,
         provenance=prov,
         outcome=outcome,
-        treatment_start=treatment_start,
+        treatment_start=as_time(treatment_start, problem.times),
     )
 
 
@@ -1035,8 +1036,9 @@ def _locate_periods(
     times: pd.Index, periods: Sequence[Any], *, n_pre: int, what: str, column: str
 ) -> np.ndarray:
     """Column indices of `periods`; DesignError naming periods absent or not before treatment."""
+    periods = [as_time(p, times) for p in periods]
     try:
-        idx = times.get_indexer(pd.Index(list(periods)))
+        idx = times.get_indexer(pd.Index(periods))
     except (TypeError, ValueError) as exc:  # incomparable types
         raise DesignError(
             f"{what}: periods {list(periods)[:5]} cannot be matched to {times.name!r} values",
@@ -1075,6 +1077,7 @@ def build_problem(
 ) -> SCProblem:
     """Turn a validated wide panel and the predictor specification into an `SCProblem`."""
     units, times = panel.units, panel.times
+    treatment_start = as_time(treatment_start, times)
     pos = units.get_indexer([treated_unit])[0] if _hashable(treated_unit) else -1
     if pos < 0:
         raise DesignError(
@@ -1179,6 +1182,19 @@ def build_problem(
         optimize_v=optimize_v,
         covariates=dict(panel.X),
     )
+
+
+def as_time(value: Any, times: pd.Index) -> Any:
+    """`value` in the type of the panel's periods: dates and date strings become Timestamps when
+    the periods are datetimes (DuckDB returns DATE columns as datetime64)."""
+    if pd.api.types.is_datetime64_any_dtype(times.dtype) and isinstance(
+        value, str | _dt.date | np.datetime64
+    ):
+        try:
+            return pd.Timestamp(value)
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def _hashable(value: Any) -> bool:

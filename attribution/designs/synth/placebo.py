@@ -19,6 +19,7 @@ import pandas as pd
 from attribution.designs.synth.adh import (
     SCProblem,
     SyntheticControlResult,
+    as_time,
     build_problem,
     estimate_problem,
     fit_arrays,
@@ -135,6 +136,7 @@ def in_time_placebo(
     times = problem.times
     real = problem.n_pre
     pre_times = times[:real]
+    placebo_start = as_time(placebo_start, times)
     try:
         n_fake = int(np.sum(np.asarray(pre_times < placebo_start)))
     except TypeError as exc:

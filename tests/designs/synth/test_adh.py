@@ -256,6 +256,48 @@ def test_covariate_predictors_and_engines(engine):
     assert r.p_value == ref.p_value
 
 
+def test_date_periods():
+    """Periods as dates (DuckDB returns DATE as datetime64): a date or an ISO string both work."""
+    sim = simulate.single_market_launch(n_units=10, n_periods=20, start_period=15, seed=0)
+    df = sim.table()
+    unit = sim.truth.details["treated_units"][0]
+    start = df.loc[df.period == 15, "date"].iloc[0]
+    by_date = synthetic_control(
+        df,
+        outcome="engagement",
+        unit="unit",
+        time="date",
+        treated_unit=unit,
+        treatment_start=start,
+        special_predictors=[("engagement", [start - pd.Timedelta(days=1)], "mean")],
+        conformal=False,
+    )
+    by_period = synthetic_control(
+        df,
+        outcome="engagement",
+        unit="unit",
+        time="period",
+        treated_unit=unit,
+        treatment_start=15,
+        special_predictors=[("engagement", [14], "mean")],
+        conformal=False,
+    )
+    assert by_date.estimate == pytest.approx(by_period.estimate, abs=1e-10)
+    assert by_date.p_value == by_period.p_value
+    assert by_date.plot(kind="gap") is not None
+    by_str = synthetic_control(
+        df,
+        outcome="engagement",
+        unit="unit",
+        time="date",
+        treated_unit=unit,
+        treatment_start=str(start),
+        placebo=False,
+        conformal=False,
+    )
+    assert by_str.problem.n_pre == 14
+
+
 # -- warnings ------------------------------------------------------------------------------------
 
 
