@@ -142,6 +142,42 @@ def test_prop99_fixed_v_matches_pysyncon():
     assert r.pre_rmspe**2 <= REF["equal_v_all_lags"]["mspe"]
 
 
+def test_default_spec_is_the_exact_outcome_sc():
+    """With no predictors given, every pre-period outcome is a predictor and the lagged-outcome
+    start V attains the lower bound: W is the exact simplex least-squares fit of California's
+    1970–1988 path. synthdid's SC (Arkhangelsky et al. 2021, Table 1: −19.62; our SDID helper
+    reproduces it to 1e-5, sdid_prop99.json) solves the same problem by Frank–Wolfe and stops a
+    little short: its pre-period MSPE is 2.7717 against the exact 2.7437, so its estimate differs
+    from the exact one (−19.51) by about 0.1, and the weights agree to about 0.01."""
+    sdid = json.loads((Path(__file__).parents[2] / "reference/synth/sdid_prop99.json").read_text())
+    sc = sdid["computed"]["sc"]
+    r = prop99_fit(special_predictors=None, placebo=False)
+    assert r.pre_rmspe**2 == pytest.approx(r.mspe_lower_bound, rel=1e-9)
+    assert r.mspe_lower_bound == pytest.approx(2.7437, abs=1e-4)
+    ref = pd.Series(sc["unit_weights"]).reindex(r.unit_weights.index).fillna(0.0)
+    wide = load_long().pivot(index="state", columns="year", values="packs").loc[:, 1970:1988]
+    gap = wide.loc["California"] - wide.drop(index="California").T @ ref.reindex(
+        wide.drop(index="California").index
+    )
+    assert r.pre_rmspe**2 < float((gap**2).mean())  # exact optimum beats Frank–Wolfe
+    assert np.abs(r.unit_weights - ref).max() < 0.015
+    assert r.estimate == pytest.approx(sc["estimate"], abs=0.15)
+    assert r.estimate == pytest.approx(-19.514, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_prop99_fixed_v_matches_pysyncon_live():
+    """The cached pysyncon numbers still come out of pysyncon 1.7 (about 20–100 s)."""
+    from tests.reference.synth.make_adh_reference import PRE, dataprep
+
+    pysyncon = pytest.importorskip("pysyncon")
+    s = pysyncon.Synth()
+    dp = dataprep(load_long(), list(PRE))
+    s.fit(dp, custom_V=np.full(len(PRE), 1.0 / len(PRE)))
+    ref = pd.Series(REF["equal_v_all_lags"]["weights"])
+    np.testing.assert_allclose(s.W, ref.to_numpy(), atol=1e-6)
+
+
 def test_prop99_placebo_rank(prop99):
     """In-space placebos (V re-fitted for each of the 38 donors, all kept): California's post/pre
     RMSPE ratio is second of 39, behind Virginia, so p = 2/39. ADH (2010, Fig. 8) find rank 1
