@@ -131,8 +131,9 @@ def test_public_api_is_small_and_lazy() -> None:
 
 def test_result_frames_series_and_arrays_cannot_be_changed_through_attributes() -> None:
     res = _result()
-    res.extra.loc[0, "x"] = 5.0
-    res.table.loc[0, "estimate"] = 5.0
+    extra, table = res.extra, res.table
+    extra.loc[0, "x"] = 5.0
+    table.loc[0, "estimate"] = 5.0
     assert res.extra.loc[0, "x"] == 1.0 and res.table.loc[0, "estimate"] == pytest.approx(0.1)
     with pytest.raises(ValueError, match="read-only"):
         res.secret[0] = 1.0
