@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -21,21 +19,9 @@ from attribution.designs.did.components import (
 )
 from attribution.designs.did.twfe import pretrend_test
 from attribution.errors import DataError, DesignError, OptionError
+from tests.reference.did import pyfixest_panels as panels
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REF / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-panels = _load("pyfixest_panels")
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,21 +21,10 @@ from attribution.designs.did.honest import (
 )
 from attribution.designs.did.twfe import event_study
 from attribution.errors import DesignError, OptionError
+from tests.reference.did import mpdta
+from tests.reference.did import pyfixest_panels as panels
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REF / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-panels = _load("pyfixest_panels")
 
 
 class Protocol:
@@ -219,7 +206,7 @@ def test_works_on_callaway_santanna_dynamic_aggregation():
     from attribution.designs.did import aggte, att_gt
     from attribution.designs.did.twfe import pretrend_test
 
-    mp = _load("mpdta").load_mpdta()
+    mp = mpdta.load_mpdta()
     kw = dict(yname="lemp", tname="year", idname="countyreal", gname="first_treat")
     agg = aggte(att_gt(mp, base_period="universal", **kw), type="dynamic")
     res = honest_did(agg, M=[0.0, 0.01])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +12,12 @@ import pytest
 from attribution.designs.did.sunab import iw_aggregate, sun_abraham
 from attribution.designs.did.twfe import event_study
 from attribution.errors import DesignError, OptionError
+from tests.reference.did import mpdta
+from tests.reference.did import pyfixest_panels as panels
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
 
 
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REF / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-panels = _load("pyfixest_panels")
-mpdta = _load("mpdta")
 KW = dict(yname="lemp", tname="year", idname="countyreal", gname="first_treat")
 
 

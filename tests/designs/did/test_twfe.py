@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -24,22 +22,10 @@ from attribution.designs.did.twfe import (
 )
 from attribution.errors import DataError, DesignError, OptionError
 from tests.conftest import put
+from tests.reference.did import mpdta
+from tests.reference.did import pyfixest_panels as panels
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REF / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-panels = _load("pyfixest_panels")
-mpdta = _load("mpdta")
 
 
 @pytest.fixture(scope="module")
