@@ -42,7 +42,8 @@ class Config:
 
 
 _current: contextvars.ContextVar[Config] = contextvars.ContextVar(
-    "attribution_config", default=Config()  # noqa: B039 - Config is frozen
+    "attribution_config",
+    default=Config(),  # noqa: B039 - Config is frozen
 )
 
 

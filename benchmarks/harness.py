@@ -32,7 +32,9 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None
     conn.close()
 
 
-def measure(label: str, fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any) -> Measurement:
+def measure(
+    label: str, fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any
+) -> Measurement:
     """Best-of-`repeat` wall time of `fn(*args, **kwargs)` in a forked child, and its peak RSS.
 
     `fn` must return something picklable (e.g. the estimates, so numbers can be compared).

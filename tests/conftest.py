@@ -30,7 +30,9 @@ def spark_backend():
 def put(backend, frame: pd.DataFrame):
     """Copy `frame` into `backend` as a fresh temporary table (a temp view on Spark) and return it."""
     name = f"t_{next(_names)}"
-    if backend.name == "pyspark":  # ibis 12's pyspark backend has no temp tables; a temp view writes nothing
+    if (
+        backend.name == "pyspark"
+    ):  # ibis 12's pyspark backend has no temp tables; a temp view writes nothing
         # pandas 3 string columns defeat pyspark 4.0's Arrow path (a 10x slower fallback): pass objects.
         strings = {c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c])}
         backend._session.createDataFrame(frame.astype(strings)).createOrReplaceTempView(name)

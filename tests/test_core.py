@@ -92,8 +92,14 @@ class _Demo(Result):
 def _result() -> _Demo:
     table = wald_table(["E", "K"], [0.1, np.nan], [0.05, 0.02], alpha=0.05)
     prov = Provenance(design="demo", data=None, options={"vcov": "HC2"}, seed=1)
-    return _Demo(design="demo", table=table, alpha=0.05, provenance=prov,
-                 extra=pd.DataFrame({"x": [1.0]}), secret=np.zeros(3))
+    return _Demo(
+        design="demo",
+        table=table,
+        alpha=0.05,
+        provenance=prov,
+        extra=pd.DataFrame({"x": [1.0]}),
+        secret=np.zeros(3),
+    )
 
 
 def test_result_is_immutable_and_serialises() -> None:

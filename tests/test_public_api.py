@@ -52,14 +52,18 @@ def test_designs_take_data_then_keyword_only_options(fn) -> None:
     for p in params[1:]:
         if fn.__name__ in ("launch_event_study", "stacked_did") and p.name == "launch_log":
             continue  # (panel, launch_log) are the two tables
-        assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{fn.__name__}({p.name}) must be keyword-only"
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY, (
+            f"{fn.__name__}({p.name}) must be keyword-only"
+        )
 
 
 @pytest.mark.parametrize("fn", PUBLIC_FUNCTIONS, ids=lambda f: f.__name__)
 def test_public_functions_are_typed_documented_and_swallow_nothing(fn) -> None:
     sig = inspect.signature(fn)
     assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()), fn
-    assert sig.return_annotation is not inspect.Signature.empty, f"{fn.__name__} lacks a return type"
+    assert sig.return_annotation is not inspect.Signature.empty, (
+        f"{fn.__name__} lacks a return type"
+    )
     assert (fn.__doc__ or "").strip(), f"{fn.__name__} lacks a docstring"
 
 
