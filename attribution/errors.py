@@ -26,6 +26,7 @@ __all__ = [
     "DataError",
     "DataTooLarge",
     "DesignError",
+    "DesignWarning",
     "EstimationError",
     "OptionError",
     "ReportError",
@@ -34,6 +35,10 @@ __all__ = [
 
 class AttributionWarning(UserWarning):
     """Something the user should know that does not stop the estimate (e.g. a failed SRM check)."""
+
+
+class DesignWarning(AttributionWarning):
+    """The design can be estimated but its comparisons may be contaminated (e.g. close launches)."""
 
 
 class AttributionError(Exception):

@@ -11,6 +11,11 @@ __all__ = [
     "BasePeriod",
     "ControlGroup",
     "EstMethod",
+    "HonestMethod",
+    "LaunchMethod",
+    "Permutation",
+    "PlotKind",
+    "SaControl",
     "SeMethod",
     "SynthMethod",
     "Vcov",
@@ -25,6 +30,11 @@ BasePeriod = Literal["varying", "universal"]
 AggType = Literal["simple", "dynamic", "group", "calendar"]
 SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
+SaControl = Literal["never", "last"]
+HonestMethod = Literal["smoothness", "relative_magnitudes"]
+LaunchMethod = Literal["cs", "sun_abraham"]
+PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
+Permutation = Literal["moving_block", "iid"]
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -33,8 +33,8 @@ from attribution.designs.did.twfe import (
     _pull,
     fit_fe_ols,
 )
-from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
-from attribution.options import check_alpha, check_option
+from attribution.errors import DataError, DesignError, DesignWarning, OptionError
+from attribution.options import LaunchMethod, check_alpha, check_option
 from attribution.results import Provenance, to_jsonable
 
 __all__ = [
@@ -47,13 +47,8 @@ __all__ = [
     "stacked_did",
 ]
 
-LaunchMethod = Literal["cs", "sun_abraham"]
 
 _COHORT = "_cohort"
-
-
-class DesignWarning(AttributionWarning):
-    """The design can be estimated but its comparisons may be contaminated (e.g. close launches)."""
 
 
 # ------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ from scipy import optimize, stats
 from attribution import config
 from attribution.designs.did.twfe import uniform_critical_value
 from attribution.errors import DesignError, EstimationError, OptionError
-from attribution.options import check_alpha, check_option
+from attribution.options import HonestMethod, check_alpha, check_option
 from attribution.results import Provenance, Result
 
 if TYPE_CHECKING:
@@ -65,8 +65,6 @@ __all__ = [
     "rm_bonferroni_ci",
     "split_event_study",
 ]
-
-HonestMethod = Literal["smoothness", "relative_magnitudes"]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,8 +14,6 @@ cluster-robust covariance of β (see :mod:`attribution.designs.did.twfe`).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
@@ -31,12 +29,10 @@ from attribution.designs.did.twfe import (
     fit_fe_ols,
 )
 from attribution.errors import DesignError
-from attribution.options import check_alpha, check_option
+from attribution.options import SaControl, check_alpha, check_option
 from attribution.results import Provenance
 
 __all__ = ["SaControl", "iw_aggregate", "sun_abraham"]
-
-SaControl = Literal["never", "last"]
 
 
 def iw_aggregate(

@@ -19,7 +19,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from attribution import config
 from attribution.data.engine import Data, as_table, fingerprint
 from attribution.designs.synth.panel import SynthPanel, prepare_panel
 from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
-from attribution.options import check_alpha
+from attribution.options import PlotKind, check_alpha
 from attribution.results import Provenance, Result
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ __all__ = [
     "synthetic_control",
 ]
 
-PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 
 # Tolerances of Wolfe's algorithm (his Z1, Z3): optimality relative to the largest squared norm,
 # and the positivity threshold for barycentric coordinates.

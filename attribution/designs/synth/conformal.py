@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from attribution.designs.synth.adh import (
 )
 from attribution.designs.synth.panel import prepare_panel
 from attribution.errors import AttributionWarning, DesignError, OptionError
-from attribution.options import check_alpha, check_option
+from attribution.options import Permutation, check_alpha, check_option
 from attribution.results import Provenance, Result
 
 __all__ = [
@@ -44,8 +44,6 @@ __all__ = [
     "conformal_interval",
     "conformal_p_value",
 ]
-
-Permutation = Literal["moving_block", "iid"]
 
 
 # ----------------------------------------------------------------------------------------------
