@@ -15,7 +15,15 @@ from scipy import stats
 from attribution.options import check_alpha
 from attribution.results import TIDY_COLUMNS
 
-__all__ = ["critical_value", "holm", "multiplier_draws", "sup_t_critical", "wald_table"]
+__all__ = [
+    "critical_value",
+    "gaussian_draws",
+    "holm",
+    "multiplier_draws",
+    "sup_t_critical",
+    "uniform_critical_value",
+    "wald_table",
+]
 
 
 def critical_value(alpha: float, df: float | None = None) -> float:
@@ -77,6 +85,29 @@ def multiplier_draws(n_draws: int, n_units: int, *, seed: int, kind: str = "mamm
     lo, hi = (1 - s5) / 2, (1 + s5) / 2
     p_lo = (s5 + 1) / (2 * s5)
     return np.where(rng.random((n_draws, n_units)) < p_lo, lo, hi)
+
+
+def gaussian_draws(cov: np.ndarray, n_draws: int, *, seed: int) -> np.ndarray:
+    """(n_draws, K) draws from N(0, cov); `cov` may be singular (eigen square root, negatives clipped)."""
+    cov = np.asarray(cov, dtype=float)
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    z = np.random.default_rng(seed).standard_normal((n_draws, cov.shape[0]))
+    return z @ root.T
+
+
+def uniform_critical_value(
+    vcov: np.ndarray, alpha: float, *, seed: int, draws: int = 20_000
+) -> float:
+    """Sup-t critical value for simultaneous (1 − alpha) bands from N(0, corr(vcov)) draws (seeded)."""
+    vcov = np.asarray(vcov, dtype=float)
+    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+    keep = se > 0
+    if not keep.any():
+        return float("nan")
+    corr = vcov[np.ix_(keep, keep)] / np.outer(se[keep], se[keep])
+    z = gaussian_draws(corr, draws, seed=seed)
+    return float(np.quantile(np.abs(z).max(axis=1), 1 - alpha))
 
 
 def sup_t_critical(boot: np.ndarray, std_error: np.ndarray, alpha: float) -> float:

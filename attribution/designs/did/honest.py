@@ -46,8 +46,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from attribution import config
-from attribution.designs.did.twfe import uniform_critical_value
 from attribution.errors import DesignError, EstimationError, OptionError
+from attribution.inference import uniform_critical_value
 from attribution.options import HonestMethod, check_alpha, check_option
 from attribution.results import Provenance, Result
 

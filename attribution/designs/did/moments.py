@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from attribution.designs.did.panel import DidPanel
+from attribution.inference import gaussian_draws
 
 __all__ = [
     "AffineInfluence",
@@ -220,14 +221,6 @@ def cohort_moments_from_arrays(
 # of R `did`'s aggte including the terms for estimated cohort-share weights.
 
 
-def _psd_draws(V: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
-    """(n_draws, K) Gaussian draws with covariance V (V may be singular)."""
-    vals, vecs = np.linalg.eigh((V + V.T) / 2)
-    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    z = np.random.default_rng(seed).standard_normal((n_draws, V.shape[0]))
-    return z @ root.T
-
-
 @dataclass(frozen=True)
 class AffineInfluence:
     """IF_i = M[h_i] @ z_i for unit i in cohort h_i, with the cohort moments of z (no unit rows)."""
@@ -341,4 +334,4 @@ Influence = AffineInfluence | UnitInfluence
 
 def gaussian_multiplier_draws(V: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
     """Bootstrap deviations (n_draws, K) of the estimates, drawn N(0, V) (see `att_gt` notes)."""
-    return _psd_draws(V, n_draws, seed)
+    return gaussian_draws(V, n_draws, seed=seed)

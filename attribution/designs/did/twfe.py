@@ -37,7 +37,7 @@ from attribution.data.engine import Data, as_table, fetch, fingerprint, require_
 from attribution.data.panel import check_panel
 from attribution.designs.did.panel import validate_did_panel
 from attribution.errors import DataError, DesignError, EstimationError, OptionError
-from attribution.inference import critical_value, wald_table
+from attribution.inference import critical_value, uniform_critical_value, wald_table
 from attribution.options import check_alpha
 from attribution.results import Provenance, Result
 
@@ -208,21 +208,6 @@ def wald_chi2(est: np.ndarray, vcov: np.ndarray) -> tuple[float, int, float]:
         ) from exc
     df = int(est.size)
     return stat, df, float(stats.chi2.sf(stat, df))
-
-
-def uniform_critical_value(
-    vcov: np.ndarray, alpha: float, *, seed: int, draws: int = 20_000
-) -> float:
-    """Sup-t critical value for simultaneous (1-alpha) bands from N(0, corr(vcov)) draws (seeded)."""
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    keep = se > 0
-    if not keep.any():
-        return float("nan")
-    corr = vcov[np.ix_(keep, keep)] / np.outer(se[keep], se[keep])
-    w, v = np.linalg.eigh(corr)
-    root = v * np.sqrt(np.clip(w, 0.0, None))
-    z = np.random.default_rng(seed).standard_normal((draws, keep.sum())) @ root.T
-    return float(np.quantile(np.abs(z).max(axis=1), 1 - alpha))
 
 
 # ------------------------------------------------------------------------------------------------
