@@ -58,8 +58,9 @@ def run_demo(
         con.disconnect()
 
     results_path = out_dir / "results.json"
+    shown = out_dir.relative_to(Path.cwd()) if out_dir.is_relative_to(Path.cwd()) else out_dir
     reproduce = "attribution demo " + shlex.join(
-        ["--out", str(out_dir), "--n-users", str(n_users), "--seed", str(seed)]
+        ["--out", str(shown), "--n-users", str(n_users), "--seed", str(seed)]
     )
     with steps.step("estimating effects and the Shapley split (notebook, headless)"):
         nb = execute_notebook(
