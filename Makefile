@@ -39,7 +39,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install
+bench: install peers  # peers: moderndid, measured in the same run as our DiD
 	$(PY) -m benchmarks
 
 # Reference venv for regenerating cached reference numbers (moderndid needs a newer scipy than econml allows).
