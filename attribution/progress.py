@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-__all__ = ["Steps"]
+__all__ = ["RowCounter", "Steps"]
 
 
 class Steps:
@@ -45,3 +45,30 @@ class Steps:
             raise
         if self.enabled:
             print(f"      done ({time.perf_counter() - t0:.1f} s)", file=self.stream, flush=True)
+
+
+class RowCounter:
+    """One self-overwriting line for a long write: rows done, share, elapsed seconds.
+
+    Called with the number of rows done so far; prints nothing when disabled.
+    """
+
+    def __init__(
+        self, label: str, total: int, enabled: bool, *, stream: TextIO | None = None
+    ) -> None:
+        self.label, self.total, self.enabled = label, total, enabled
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        end = "\n" if done >= self.total else "\r"
+        print(
+            f"{self.label}: {done:,} / {self.total:,} rows ({100 * done / self.total:5.1f}%) "
+            f"{elapsed:6.1f} s",
+            end=end,
+            file=self.stream,
+            flush=True,
+        )

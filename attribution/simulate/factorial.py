@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from attribution.errors import DesignError, OptionError
+from attribution.progress import RowCounter
 from attribution.simulate.model import (
     COMPONENTS,
     SEGMENTS,
@@ -36,7 +37,6 @@ from attribution.simulate.truth import (
     truth_from_cell_means,
 )
 from attribution.simulate.writer import (
-    Progress,
     check_con,
     check_table_name,
     to_pandas,
@@ -289,7 +289,7 @@ def factorial_experiment(
     table_name = check_table_name(table_name)
 
     counts = np.zeros(8, dtype=np.int64)
-    report = Progress("factorial_experiment", n_users, progress)
+    report = RowCounter("factorial_experiment", n_users, progress)
     chunks = _chunks(n_users, seed, alloc, effects, n_markets, chunk_size, counts, window_days)
     if con is None:
         table: Any = to_pandas(chunks)

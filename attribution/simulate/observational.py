@@ -25,11 +25,11 @@ import pandas as pd
 import pyarrow as pa
 from scipy.special import expit
 
+from attribution.progress import RowCounter
 from attribution.simulate.factorial import BLOCK, _check_int
 from attribution.simulate.model import COMPONENTS, SEGMENTS
 from attribution.simulate.truth import Simulation, truth_from_cell_means
 from attribution.simulate.writer import (
-    Progress,
     check_con,
     check_table_name,
     to_pandas,
@@ -151,7 +151,7 @@ def observational_exposure(
     con = check_con(con)
     table_name = check_table_name(table_name)
 
-    report = Progress("observational_exposure", n_users, progress)
+    report = RowCounter("observational_exposure", n_users, progress)
     chunks = _chunks(n_users, seed, chunk_size)
     if con is None:
         table: Any = to_pandas(chunks)

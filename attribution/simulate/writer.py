@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,7 +14,6 @@ from ibis.backends import BaseBackend
 from attribution.errors import OptionError
 
 __all__ = [
-    "Progress",
     "check_con",
     "check_table_name",
     "to_pandas",
@@ -42,27 +39,6 @@ def check_table_name(name: Any, what: str = "table_name") -> str:
             fix="e.g. table_name='factorial_experiment'",
         )
     return name
-
-
-class Progress:
-    """A one-line progress report on stderr (rows written, share, elapsed seconds)."""
-
-    def __init__(self, label: str, total: int, enabled: bool) -> None:
-        self.label, self.total, self.enabled = label, total, enabled
-        self.t0 = time.perf_counter()
-
-    def __call__(self, done: int) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.t0
-        end = "\n" if done >= self.total else "\r"
-        print(
-            f"{self.label}: {done:,} / {self.total:,} rows ({100 * done / self.total:5.1f}%) "
-            f"{elapsed:6.1f} s",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def _is_duckdb(con: BaseBackend) -> bool:
