@@ -55,8 +55,13 @@ def examples(
     return table.filter(predicate).select(*columns).limit(n).execute()
 
 
-def require_complete(table: ir.Table, columns: Sequence[str], *, role: str = "") -> None:
-    """Raise DataError if any of `columns` holds NULL/NaN/inf, naming the column, count and rows."""
+def require_complete(
+    table: ir.Table, columns: Sequence[str], *, role: str = "", context: Sequence[str] = ()
+) -> None:
+    """Raise DataError if any of `columns` holds NULL/NaN/inf, naming the column, count and rows.
+
+    `context` columns (keys, arms) are shown beside the bad values so the rows can be found.
+    """
     cols = [c for c in columns if c is not None]
     if not cols:
         return
@@ -72,7 +77,7 @@ def require_complete(table: ir.Table, columns: Sequence[str], *, role: str = "")
         raise DataError(
             f"{role + ': ' if role else ''}missing or non-finite values ({detail})",
             columns=bad,
-            rows=examples(table, pred, cols),
+            rows=examples(table, pred, list(dict.fromkeys([*context, *cols]))),
             fix="drop or impute these rows explicitly before estimating; nothing is dropped silently",
         )
 

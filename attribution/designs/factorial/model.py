@@ -122,7 +122,9 @@ def factorial(
         )
     _check_factor_values(table, frame, facs, outcome)
     if cp.suspect:
-        require_complete(table, cp.suspect, role="factorial")  # raises with counts and example rows
+        require_complete(
+            table, cp.suspect, role="factorial", context=[*keys, *facs]
+        )  # raises with counts and example rows
         raise EstimationError(
             f"aggregates of {list(cp.suspect)} overflow to non-finite values",
             columns=list(cp.suspect),

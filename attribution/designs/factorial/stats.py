@@ -105,7 +105,7 @@ def cell_pass(
     except Exception as exc:
         # some engines refuse to aggregate ±inf (DuckDB: "VARPOP is out of range"); report the
         # offending rows as a DataError, else say the engine failed on finite values
-        require_complete(table, checked, role="factorial")
+        require_complete(table, checked, role="factorial", context=list(factors))
         raise EstimationError(
             f"the engine could not aggregate {checked}: {type(exc).__name__}: {exc}",
             columns=checked,
