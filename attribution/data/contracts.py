@@ -34,6 +34,7 @@ from attribution import config
 from attribution.data.checks import duplicated_keys, is_infinite, is_missing
 from attribution.data.engine import as_table, backend_name
 from attribution.errors import ContractViolation, DataError, OptionError
+from attribution.resources import resource_dir
 from attribution.results import to_jsonable
 
 __all__ = [
@@ -235,27 +236,21 @@ class Contract:
 def contracts_dir() -> Path:
     """The folder holding the contract YAML files.
 
-    ``$ATTRIBUTION_CONTRACTS_DIR`` if set, else the ``data_contracts`` folder of the repository
-    this package lives in (found by walking up from the package location).
+    ``$ATTRIBUTION_CONTRACTS_DIR`` if set, else the repository's ``data_contracts`` folder, else the
+    copy a wheel installs under ``<prefix>/share/attribution/`` (see `attribution.resources`).
     """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_dir():
-            raise ContractError(
-                f"{ENV_VAR}={env!r} is not a directory",
-                fix=f"point {ENV_VAR} at the folder holding the contract .yaml files, or unset it",
-            )
-        return path
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "data_contracts"
-        if candidate.is_dir():
-            return candidate
-    raise ContractError(
-        "cannot find the data_contracts folder next to the attribution package",
-        fix=f"set {ENV_VAR} to the folder holding the contract .yaml files, or pass a path",
-    )
+    path = resource_dir("data_contracts", env_var=ENV_VAR)
+    if path is None:
+        raise ContractError(
+            "cannot find the data_contracts folder (neither in the source tree nor installed)",
+            fix=f"set {ENV_VAR} to the folder holding the contract .yaml files, or pass a path",
+        )
+    if not path.is_dir():
+        raise ContractError(
+            f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a directory",
+            fix=f"point {ENV_VAR} at the folder holding the contract .yaml files, or unset it",
+        )
+    return path
 
 
 def available_contracts() -> tuple[str, ...]:

@@ -6,7 +6,6 @@ figures embedded as data URIs, so a report opens offline and can be mailed as on
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ import nbformat
 
 from attribution.errors import ReportError
 from attribution.report.io import atomic_write_bytes, atomic_write_text
+from attribution.resources import resource_dir
 
 __all__ = ["execute_notebook", "notebook_template", "render_html"]
 
@@ -27,15 +27,13 @@ _TEMPLATES = jinja2.Environment(
 
 
 def notebook_template(name: str) -> Path:
-    """Path of ``notebooks/<name>.ipynb`` (override the folder with ATTRIBUTION_NOTEBOOKS_DIR)."""
-    folder = Path(
-        os.environ.get(
-            "ATTRIBUTION_NOTEBOOKS_DIR", Path(__file__).resolve().parents[2] / "notebooks"
-        )
-    )
-    path = folder / f"{name}.ipynb"
-    if not path.exists():
-        available = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.exists() else []
+    """Path of ``notebooks/<name>.ipynb`` (see `attribution.resources`; ATTRIBUTION_NOTEBOOKS_DIR
+    overrides the folder)."""
+    folder = resource_dir("notebooks", env_var="ATTRIBUTION_NOTEBOOKS_DIR")
+    path = folder / f"{name}.ipynb" if folder is not None else None
+    if path is None or not path.exists():
+        found = folder is not None and folder.is_dir()
+        available = sorted(p.stem for p in folder.glob("*.ipynb")) if found else []
         raise ReportError(
             f"notebook template {name!r} not found in {folder}",
             fix=f"available templates: {available}; or set ATTRIBUTION_NOTEBOOKS_DIR",
