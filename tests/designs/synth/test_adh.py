@@ -14,36 +14,16 @@ from scipy.optimize import minimize
 
 from attribution import simulate
 from attribution.designs.synth.adh import (
-    SyntheticControlResult,
     leave_one_out,
     simplex_least_squares,
     synthetic_control,
 )
 from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
+from tests.designs.synth.conftest import LAGS3, prop99_fit
 from tests.reference.synth.prop99 import load_long
 
 REF = json.loads((Path(__file__).parents[2] / "reference/synth/adh_pysyncon.json").read_text())
-LAGS3 = [("packs", [1975], "mean"), ("packs", [1980], "mean"), ("packs", [1988], "mean")]
 ADH_TABLE2 = {"Utah", "Nevada", "Montana", "Colorado", "Connecticut"}
-
-
-def prop99_fit(**kw) -> SyntheticControlResult:
-    args = dict(
-        outcome="packs",
-        unit="state",
-        time="year",
-        treated_unit="California",
-        treatment_start=1989,
-        special_predictors=LAGS3,
-        conformal=False,
-    )
-    args.update(kw)
-    return synthetic_control(load_long(), **args)
-
-
-@pytest.fixture(scope="module")
-def prop99() -> SyntheticControlResult:
-    return prop99_fit()
 
 
 # -- the inner solver -------------------------------------------------------------------------

@@ -18,23 +18,8 @@ from attribution.designs.synth.placebo import (
     placebo_table,
 )
 from attribution.errors import AttributionWarning, DesignError, OptionError
+from tests.designs.synth.conftest import LAGS3
 from tests.reference.synth.prop99 import load_long
-
-LAGS3 = [("packs", [1975], "mean"), ("packs", [1980], "mean"), ("packs", [1988], "mean")]
-
-
-@pytest.fixture(scope="module")
-def prop99():
-    return synthetic_control(
-        load_long(),
-        outcome="packs",
-        unit="state",
-        time="year",
-        treated_unit="California",
-        treatment_start=1989,
-        special_predictors=LAGS3,
-        conformal=False,
-    )
 
 
 def test_permutation_p_value_counts_ties_against():

@@ -8,23 +8,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from attribution.designs.synth import plots
-from attribution.designs.synth.adh import leave_one_out, synthetic_control
+from attribution.designs.synth.adh import leave_one_out
 from attribution.errors import OptionError
-from tests.reference.synth.prop99 import load_long
-
-
-@pytest.fixture(scope="module")
-def prop99():
-    return synthetic_control(
-        load_long(),
-        outcome="packs",
-        unit="state",
-        time="year",
-        treated_unit="California",
-        treatment_start=1989,
-        special_predictors=[("packs", [y], "mean") for y in (1975, 1980, 1988)],
-        conformal=False,
-    )
 
 
 def test_trajectory_plot(prop99):
