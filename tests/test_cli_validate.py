@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -13,25 +12,15 @@ import pandas as pd
 import pytest
 
 from attribution.cli import main
+from tests.data.test_contracts import factorial_frame as _factorial_frame
+
+
+def factorial_frame():
+    """A valid 40-row factorial table (the contract tests' builder)."""
+    return _factorial_frame(40, seed=11)
+
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def factorial_frame(n: int = 40) -> pd.DataFrame:
-    rng = np.random.default_rng(11)
-    arm = np.array(list(itertools.product([0, 1], repeat=3)))[np.arange(n) % 8]
-    return pd.DataFrame(
-        {
-            "user_id": np.arange(1, n + 1, dtype="int64"),
-            "market": [f"m{i % 3:02d}" for i in range(n)],
-            "segment": np.array(["new", "casual", "heavy"])[np.arange(n) % 3],
-            "E": arm[:, 0].astype("int8"),
-            "R": arm[:, 1].astype("int8"),
-            "K": arm[:, 2].astype("int8"),
-            "pre_engagement": rng.gamma(2.0, 1.0, n),
-            "engagement": rng.gamma(2.0, 1.0, n),
-        }
-    )
 
 
 def test_parquet_that_passes(tmp_path, capsys):
