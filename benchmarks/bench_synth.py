@@ -19,7 +19,7 @@ def _sdid_placebo(n_units: int, n_periods: int, n_reps: int) -> tuple[float, flo
     import time
 
     from attribution import simulate
-    from attribution.designs.synth.fit import fit
+    from attribution.designs.synth.estimator import fit
 
     sim = simulate.single_market_launch(
         n_units=n_units, n_periods=n_periods, treated=10, start_period=31, seed=1

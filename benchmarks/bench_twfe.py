@@ -46,7 +46,7 @@ def _dummies(df: pd.DataFrame, *, saturated: bool) -> tuple[pd.DataFrame, list[s
 
 
 def _ours_twfe(df):
-    from attribution.designs.did.twfe import twfe
+    from attribution.designs.did.fixed_effects import twfe
 
     return (
         twfe(df, yname="y", tname="period", idname="unit", treatment="D")
@@ -56,7 +56,7 @@ def _ours_twfe(df):
 
 
 def _ours_es(df):
-    from attribution.designs.did.twfe import event_study
+    from attribution.designs.did.fixed_effects import event_study
 
     return (
         event_study(df, yname="y", tname="period", idname="unit", gname="g")

@@ -5,17 +5,13 @@ Staggered adoption the R `did` way (estimate the building blocks, aggregate expl
 plain 2×2; pre-trend tests and HonestDiD sensitivity; per-component rollouts from a launch log.
 """
 
-from attribution.designs.did.aggte import aggte
-from attribution.designs.did.att_gt import att_gt
+from attribution.designs.did.aggregate import aggte
 from attribution.designs.did.components import (
     launch_event_study,
     rollout_overlap,
     stacked_did,
 )
-from attribution.designs.did.honest import HonestResult, honest_did
-from attribution.designs.did.results import AggteResult, AttGtResult
-from attribution.designs.did.sunab import sun_abraham
-from attribution.designs.did.twfe import (
+from attribution.designs.did.fixed_effects import (
     EventStudyResult,
     PretrendTest,
     TwfeResult,
@@ -24,6 +20,10 @@ from attribution.designs.did.twfe import (
     pretrend_test,
     twfe,
 )
+from attribution.designs.did.group_time import att_gt
+from attribution.designs.did.honest import HonestResult, honest_did
+from attribution.designs.did.results import AggteResult, AttGtResult
+from attribution.designs.did.sunab import sun_abraham
 
 __all__ = [
     "AggteResult",

@@ -24,7 +24,7 @@ import pandas as pd
 from attribution import config
 from attribution.data.checks import require_complete, require_unique
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
-from attribution.designs.did.twfe import (
+from attribution.designs.did.fixed_effects import (
     EventStudyResult,
     _check_window,
     _codes,
@@ -151,8 +151,8 @@ def launch_event_study(
 def _cs_event_study(
     t: ir.Table, *, yname: str, tname: str, idname: str, cluster: str | None, alpha: float
 ) -> EventStudyResult:
-    from attribution.designs.did.aggte import aggte
-    from attribution.designs.did.att_gt import att_gt
+    from attribution.designs.did.aggregate import aggte
+    from attribution.designs.did.group_time import att_gt
 
     gt = att_gt(
         t,

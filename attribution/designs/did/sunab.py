@@ -9,7 +9,7 @@ relative to the reference period.
 Step 2 — ν_e = Σ_g w_{g,e} β_{g,e} with w_{g,e} the share of cohort g among the observations at event
 time e (Sun & Abraham 2021, eq. 12; the sample shares, as fixest ``sunab()`` uses). The covariance
 of ν is W V W' with W the weight matrix held fixed (fixest's convention); V is the CR1
-cluster-robust covariance of β (see :mod:`attribution.designs.did.twfe`).
+cluster-robust covariance of β (see :mod:`attribution.designs.did.fixed_effects`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import pandas as pd
 
 from attribution import config
 from attribution.data.engine import Data, fingerprint
-from attribution.designs.did.panel import validate_did_panel
-from attribution.designs.did.twfe import (
+from attribution.designs.did.fixed_effects import (
     EventStudyResult,
     _check_ref,
     _codes,
@@ -28,6 +27,7 @@ from attribution.designs.did.twfe import (
     _pull,
     fit_fe_ols,
 )
+from attribution.designs.did.panel import validate_did_panel
 from attribution.errors import DesignError
 from attribution.options import SaControl, check_alpha, check_option
 from attribution.results import Provenance

@@ -7,7 +7,7 @@ units and staggered adoption; ``synthetic_control`` is Abadie–Diamond–Hainmu
 
 from attribution.designs.synth.adh import SyntheticControlResult, leave_one_out, synthetic_control
 from attribution.designs.synth.conformal import ConformalResult, conformal_interval
-from attribution.designs.synth.fit import fit
+from attribution.designs.synth.estimator import fit
 from attribution.designs.synth.placebo import in_space_placebo, in_time_placebo
 from attribution.designs.synth.results import SynthResult
 

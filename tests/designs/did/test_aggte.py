@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.did.aggte import aggte
-from attribution.designs.did.att_gt import att_gt
+from attribution.designs.did.aggregate import aggte
+from attribution.designs.did.group_time import att_gt
 from attribution.errors import DesignError
 from attribution.results import TIDY_COLUMNS
 

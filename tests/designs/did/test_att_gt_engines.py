@@ -3,18 +3,14 @@ the bootstrap is seeded and agrees with the analytic standard errors."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.aggte import aggte
-from attribution.designs.did.att_gt import att_gt
+from attribution.designs.did import group_time
+from attribution.designs.did.aggregate import aggte
+from attribution.designs.did.group_time import att_gt
 from attribution.errors import DataTooLarge
-
-# the package re-exports the function under the module's name, so fetch the module itself
-att_gt_module = importlib.import_module("attribution.designs.did.att_gt")
 
 KW = {"yname": "y", "tname": "period", "idname": "unit", "gname": "cohort"}
 
@@ -155,7 +151,7 @@ def test_no_unit_rows_leave_the_engine_without_covariates(make_staggered, monkey
     def refuse(*args, **kwargs):
         raise AssertionError("unit rows were pulled")
 
-    monkeypatch.setattr(att_gt_module, "fetch", refuse)
+    monkeypatch.setattr(group_time, "fetch", refuse)
     res = att_gt(frame, **KW)
     assert len(res.tidy()) > 0
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.aggte import aggte
-from attribution.designs.did.att_gt import att_gt
+from attribution.designs.did.aggregate import aggte
+from attribution.designs.did.group_time import att_gt
 
 CONFIGS = [
     "nevertreated_dr",

@@ -17,7 +17,7 @@ from attribution.designs.did.components import (
     rollout_overlap,
     stacked_did,
 )
-from attribution.designs.did.twfe import pretrend_test
+from attribution.designs.did.fixed_effects import pretrend_test
 from attribution.errors import DataError, DesignError, OptionError
 from tests.reference.did import pyfixest_panels as panels
 
@@ -145,7 +145,7 @@ def test_stacked_did_by_hand_single_cohort():
         ]
     )
     st = stacked_did(sim, log, component="X", yname="y", window=(-3, 3))
-    from attribution.designs.did.twfe import event_study
+    from attribution.designs.did.fixed_effects import event_study
 
     win = sim[sim.period.between(2, 8)]
     es = event_study(win, yname="y", tname="period", idname="unit", gname="g")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from attribution.designs.did.fixed_effects import event_study
 from attribution.designs.did.honest import (
     _arp_accepts,
     flci,
@@ -19,7 +20,6 @@ from attribution.designs.did.honest import (
     rm_piece_constraints,
     split_event_study,
 )
-from attribution.designs.did.twfe import event_study
 from attribution.errors import DesignError, OptionError
 from tests.reference.did import mpdta
 from tests.reference.did import pyfixest_panels as panels
@@ -204,7 +204,7 @@ def test_works_on_callaway_santanna_dynamic_aggregation():
     """The protocol is all honest_did needs: R did's event study with a universal base period
     (the reference -1 is reported with zero variance); a varying base period is refused."""
     from attribution.designs.did import aggte, att_gt
-    from attribution.designs.did.twfe import pretrend_test
+    from attribution.designs.did.fixed_effects import pretrend_test
 
     mp = mpdta.load_mpdta()
     kw = dict(yname="lemp", tname="year", idname="countyreal", gname="first_treat")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attribution.designs.did.fixed_effects import event_study
 from attribution.designs.did.sunab import iw_aggregate, sun_abraham
-from attribution.designs.did.twfe import event_study
 from attribution.errors import DesignError, OptionError
 from tests.reference.did import mpdta
 from tests.reference.did import pyfixest_panels as panels

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.did.twfe import (
+from attribution.designs.did.fixed_effects import (
     EventStudyResult,
     demean,
     did_2x2,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from attribution.designs.synth.fit import fit
+from attribution.designs.synth.estimator import fit
 from attribution.errors import DataError, DesignError, OptionError
 from attribution.results import TIDY_COLUMNS
 from tests.designs.synth.test_sdid_sim import factor_panel

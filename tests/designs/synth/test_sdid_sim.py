@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from attribution import simulate
-from attribution.designs.synth.fit import fit
+from attribution.designs.synth.estimator import fit
 from attribution.designs.synth.sdid import estimate_att
 from attribution.errors import OptionError
 

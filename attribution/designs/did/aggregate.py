@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from attribution.designs.did.att_gt import infer
+from attribution.designs.did.group_time import infer
 from attribution.designs.did.results import AggteResult, AttGtResult, Overall
 from attribution.errors import DesignError, OptionError
 from attribution.inference import critical_value, wald_table
