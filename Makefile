@@ -26,7 +26,7 @@ test: install
 	$(PY) -m pytest
 
 test-slow: install
-	$(PY) -m pytest -m slow -n 2  # about 7 min on 2 cores
+	$(PY) -m pytest -m slow -n 2  # about 5 min on 2 cores
 
 test-all: install
 	$(PY) -m pytest -m ""
