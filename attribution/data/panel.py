@@ -34,10 +34,12 @@ def check_panel(
     )
     periods = np.sort(table.select(time).distinct().execute()[time].to_numpy())
     per_unit = table.group_by(unit).aggregate(n_periods=table.count())
-    n_units = int(per_unit.count().execute())
-    n_rows = int(table.count().execute())
+    sizes = per_unit.aggregate(n_units=per_unit.count(), n_rows=per_unit.n_periods.sum())
+    counts = sizes.execute().iloc[0]  # one engine job for both counts
+    n_units = int(counts["n_units"])
     if n_units == 0:
         raise DataError("the panel is empty", columns=[unit, time])
+    n_rows = int(counts["n_rows"])
     balanced = n_rows == n_units * len(periods)
     if require_balanced and not balanced:
         short = per_unit.filter(per_unit.n_periods < len(periods))

@@ -106,3 +106,12 @@ def test_fingerprint_records_rows_schema_backend() -> None:
     fp = fingerprint(as_table(pd.DataFrame({"a": [1, 2]})), contract=("c", "1.0.0"))
     assert fp.n_rows == 2 and fp.columns == {"a": "int64"} and fp.contract_version == "1.0.0"
     assert fp.backend == "duckdb"
+
+
+def test_check_panel_counts_and_empty_panel(engine) -> None:
+    df = pd.DataFrame({"u": [1, 1, 2, 2], "t": [1, 2, 1, 2], "y": [0.0, 1.0, 2.0, 3.0]})
+    t = as_table(engine(df))
+    shape = check_panel(t, unit="u", time="t")
+    assert (shape.n_units, shape.n_rows, shape.balanced) == (2, 4, True)
+    with pytest.raises(DataError, match="the panel is empty"):
+        check_panel(t.filter(t.u < 0), unit="u", time="t")
