@@ -52,12 +52,17 @@ from attribution.designs.did.moments import (
     Influence,
     UnitInfluence,
     cohort_moments,
-    gaussian_multiplier_draws,
 )
 from attribution.designs.did.panel import DidPanel, validate_did_panel
 from attribution.designs.did.results import AttGtResult
 from attribution.errors import AttributionError, DesignError, OptionError
-from attribution.inference import critical_value, multiplier_draws, sup_t_critical, wald_table
+from attribution.inference import (
+    critical_value,
+    gaussian_draws,
+    multiplier_draws,
+    sup_t_critical,
+    wald_table,
+)
 from attribution.options import (
     BasePeriod,
     ControlGroup,
@@ -358,7 +363,7 @@ def infer(
             bar = np.where(ok[None, :], bar, 0.0)
             draws = multiplier_draws(biters, bar.shape[0], seed=seed) @ bar / bar.shape[0]
         else:
-            draws = gaussian_multiplier_draws(V, biters, seed)
+            draws = gaussian_draws(V, biters, seed=seed)  # limit of R's multiplier bootstrap
         if bstrap:
             q75, q25 = np.percentile(draws, [75, 25], axis=0)
             se = (q75 - q25) / _IQR_NORMAL

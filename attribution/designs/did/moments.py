@@ -25,7 +25,6 @@ import ibis.expr.types as ir
 import numpy as np
 
 from attribution.designs.did.panel import DidPanel
-from attribution.inference import gaussian_draws
 
 __all__ = [
     "AffineInfluence",
@@ -330,8 +329,3 @@ class UnitInfluence:
 
 
 Influence = AffineInfluence | UnitInfluence
-
-
-def gaussian_multiplier_draws(V: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
-    """Bootstrap deviations (n_draws, K) of the estimates, drawn N(0, V) (see `att_gt` notes)."""
-    return gaussian_draws(V, n_draws, seed=seed)
