@@ -6,7 +6,8 @@ The public API is small on purpose::
     con = at.connect()                         # DuckDB in memory; "x.duckdb", "spark", or a backend
     at.validate(table, "factorial_experiment")  # data contract, checked in the engine
     res = at.factorial(table, outcome="y", factors=["E", "R", "K"])
-    res.tidy(); res.shapley; res.plot()
+    res.headline; res.tidy(); res.checks; res.shapley; res.plot()
+    at.compare(res, other)                      # headlines of any designs side by side
     at.did.att_gt(...); at.synth.fit(...)       # design families live in sub-namespaces
     at.simulate.factorial_experiment(...)        # the co-launch simulator with known truth
 
@@ -28,7 +29,7 @@ from attribution.errors import (
     EstimationError,
     OptionError,
 )
-from attribution.results import Result
+from attribution.results import Check, Comparison, Estimate, Result, compare
 
 __version__ = "0.1.0"
 
@@ -43,14 +44,18 @@ _LAZY = {
 
 __all__ = [
     "AttributionError",
+    "Check",
+    "Comparison",
     "ContractViolation",
     "DataError",
     "DesignError",
+    "Estimate",
     "EstimationError",
     "OptionError",
     "Result",
     "__version__",
     "as_table",
+    "compare",
     "config",
     "connect",
     "decompose",

@@ -38,9 +38,10 @@ Permutation = Literal["moving_block", "iid"]
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:
-    """Return `value` if it is one of the Literal `vocabulary`'s values, else raise OptionError."""
-    allowed = get_args(vocabulary)
-    if value not in allowed:
+    """Return `value` if it is one of `vocabulary`'s values (a Literal type or a tuple), else raise
+    OptionError naming the argument, the value and what is allowed."""
+    allowed = vocabulary if isinstance(vocabulary, tuple) else get_args(vocabulary)
+    if not isinstance(value, str | int | float | bool | None) or value not in allowed:
         raise OptionError(
             f"{name}={value!r} is not a valid option",
             fix=f"use one of {', '.join(repr(a) for a in allowed)}",
