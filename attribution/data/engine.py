@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ __all__ = [
     "require_columns",
     "spark_session",
 ]
+
+# ibis 12 reads pandas' deprecated `future.infer_string` option on every string column it returns, so
+# each query result would print pandas' "future.infer_string is deprecated" warning. The warning is
+# about ibis's code, not the user's: silence exactly that message from that module, nothing else.
+warnings.filterwarnings(
+    "ignore",
+    message=r"The 'future\.infer_string' option is deprecated",
+    module=r"ibis\.formats\.pandas",
+)
 
 Data = pd.DataFrame | ir.Table
 """What every design accepts: a pandas DataFrame or an Ibis table (DuckDB, Spark, ...)."""
