@@ -34,11 +34,12 @@ class Config:
     """How many example rows an error or contract report shows."""
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise OptionError(f"alpha must be in (0, 1), got {self.alpha!r}")
+        from attribution.options import check_alpha, check_int, check_seed
+
+        check_alpha(self.alpha)
+        check_seed(self.seed)
         for name in ("n_boot", "n_placebo", "max_pull_rows", "example_rows"):
-            if int(getattr(self, name)) < 1:
-                raise OptionError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
 
 
 _current: contextvars.ContextVar[Config] = contextvars.ContextVar(

@@ -20,7 +20,11 @@ __all__ = [
     "SynthMethod",
     "Vcov",
     "check_alpha",
+    "check_bool",
+    "check_float",
+    "check_int",
     "check_option",
+    "check_seed",
 ]
 
 Vcov = Literal["HC0", "HC1", "HC2", "HC3", "CR1", "iid"]
@@ -43,18 +47,104 @@ def check_option(name: str, value: Any, vocabulary: Any) -> Any:
     allowed = vocabulary if isinstance(vocabulary, tuple) else get_args(vocabulary)
     if not isinstance(value, str | int | float | bool | None) or value not in allowed:
         raise OptionError(
-            f"{name}={value!r} is not a valid option",
+            f"{name}={_plain(value)} is not a valid option",
             fix=f"use one of {', '.join(repr(a) for a in allowed)}",
         )
     return value
 
 
-def check_alpha(alpha: float) -> float:
-    """Significance level strictly between 0 and 1."""
-    try:
-        ok = 0.0 < float(alpha) < 1.0
-    except (TypeError, ValueError):
-        ok = False
+def check_alpha(alpha: Any) -> float:
+    """Significance level strictly between 0 and 1 (a number: '0.05' is refused)."""
+    return check_float("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# scalar options: one checker per kind of value, each naming the argument, the value and what is
+# allowed. Booleans are refused where a number is meant (True is an int in Python).
+# ------------------------------------------------------------------------------------------------
+def _is_int(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """An integer (not a bool, not 1.5, not '3') within [minimum, maximum]."""
+    ok = _is_int(value)
+    if ok:
+        value = int(value)
+        ok = (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
     if not ok:
-        raise OptionError(f"alpha={alpha!r} must be a number strictly between 0 and 1")
-    return float(alpha)
+        bounds = []
+        if minimum is not None:
+            bounds.append(f">= {minimum}")
+        if maximum is not None:
+            bounds.append(f"<= {maximum}")
+        raise OptionError(
+            f"{name}={_plain(value)} is not valid",
+            fix=f"{name} must be an integer" + (f" {' and '.join(bounds)}" if bounds else ""),
+        )
+    return value
+
+
+def check_seed(value: Any, *, name: str = "seed") -> int:
+    """A seed for numpy's generators: an integer in [0, 2**63)."""
+    return check_int(name, value, minimum=0, maximum=2**63 - 1)
+
+
+def check_float(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real number (not a string, not a bool) within the given bounds."""
+    import math
+
+    ok = _is_real(value) and math.isfinite(float(value))
+    if ok:
+        v = float(value)
+        if low is not None:
+            ok = v > low if low_open else v >= low
+        if ok and high is not None:
+            ok = v < high if high_open else v <= high
+    if not ok:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        raise OptionError(
+            f"{name}={_plain(value)} is not valid",
+            fix=f"{name} must be a finite number" + (f" {bounds}" if bounds else ""),
+        )
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """True or False (numpy bools accepted; 0/1 and strings are not)."""
+    import numpy as np
+
+    if not isinstance(value, bool | np.bool_):
+        raise OptionError(
+            f"{name}={_plain(value)} is not valid", fix=f"{name} must be True or False"
+        )
+    return bool(value)
+
+
+def _plain(value: Any) -> str:
+    """A value as a user wrote it: numpy scalars print as plain numbers (1, not np.int64(1))."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
