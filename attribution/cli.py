@@ -1,6 +1,7 @@
 """Command line: ``attribution validate | demo``.
 
-Exit codes: 0 success, 1 a contract/data/design error (printed without a traceback), 2 usage error.
+Exit codes: 0 success, 1 a contract/data/design error or any other failure (one line on stderr, no
+traceback; ``--debug`` shows it), 2 usage error.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _open_db(db: str | None) -> object | None:
     from attribution.data.engine import connect
 
-    return connect(db) if db else None
+    return connect(db, create=False) if db else None
 
 
 def _open_table(source: str, con: object | None, db: str | None) -> object:
@@ -82,6 +83,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--debug", action="store_true", help="on failure, show the full error and its traceback"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="check a table against a data contract (in the engine)")
@@ -102,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CONTRACT=TABLE",
         help="the table's name for a contract column when they differ; repeatable",
     )
+    v.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     v.set_defaults(func=_cmd_validate)
 
     d = sub.add_parser("demo", help="simulate a co-launch, validate, attribute, write the report")
@@ -109,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--n-users", type=int, default=200_000, help="users in the simulated experiment")
     d.add_argument("--seed", type=int, default=2024, help="simulation seed")
     d.add_argument("--quiet", action="store_true", help="no progress output")
+    d.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     d.set_defaults(func=_cmd_demo)
     return parser
 
@@ -117,9 +127,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except AttributionError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except Exception as exc:  # one line, never a traceback (unless --debug)
+        if args.debug:
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An error in one line: its type, first sentence and, for our errors, the fix."""
+    if isinstance(exc, AttributionError):
+        text = f"{type(exc).__name__}: {exc.message.splitlines()[0] if exc.message else ''}"
+        if len(exc.message.splitlines()) > 1 or exc.rows is not None:
+            text += " (details with --debug)"
+        if exc.fix:
+            text += f"; fix: {' '.join(exc.fix.split())}"
+        return text
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"unexpected {type(exc).__name__}: {first} (run with --debug for the traceback)"
 
 
 if __name__ == "__main__":

@@ -50,14 +50,17 @@ Data = pd.DataFrame | ir.Table
 _local = threading.local()
 
 
-def connect(target: Any = None) -> BaseBackend:
+def connect(target: Any = None, *, create: bool = True) -> BaseBackend:
     """An Ibis backend.
 
     - ``None`` → a new in-memory DuckDB;
-    - a path ending in ``.duckdb`` → that DuckDB file (created if absent);
+    - a path ending in ``.duckdb`` → that DuckDB file (created with its folder if absent, unless
+      ``create=False``, which refuses a missing file and leaves the disk untouched);
     - ``"spark"`` → a local Spark session (``local[*]``) through Ibis;
     - a ``pyspark.sql.SparkSession`` → Ibis on that session;
     - an Ibis backend → returned unchanged.
+
+    A path that is a folder, not a DuckDB file, or not writable raises a DataError naming it.
     """
     if target is None:
         return ibis.duckdb.connect()
@@ -67,10 +70,10 @@ def connect(target: Any = None) -> BaseBackend:
         text = os.fspath(target)
         if text == "spark":
             return ibis.pyspark.connect(spark_session())
-        if text.endswith(".duckdb") or text == ":memory:":
-            if text != ":memory:":
-                Path(text).parent.mkdir(parents=True, exist_ok=True)
-            return ibis.duckdb.connect(text)
+        if text == ":memory:":
+            return ibis.duckdb.connect()
+        if text.endswith(".duckdb"):
+            return _connect_duckdb_file(Path(text), create=create)
         raise DataError(
             f"cannot connect to {text!r}",
             fix="pass None (in-memory DuckDB), a path ending in '.duckdb', 'spark', a SparkSession "
@@ -82,6 +85,45 @@ def connect(target: Any = None) -> BaseBackend:
         f"cannot connect to an object of type {type(target).__name__}",
         fix="pass None, a '.duckdb' path, 'spark', a SparkSession or an Ibis backend",
     )
+
+
+def _connect_duckdb_file(path: Path, *, create: bool) -> BaseBackend:
+    """Open a DuckDB file, turning every way it can fail into a DataError naming the path."""
+    import duckdb
+
+    where = str(path)
+    if path.is_dir():
+        raise DataError(
+            f"{where!r} is a folder, not a DuckDB file", fix="pass a file path ending in .duckdb"
+        )
+    if not path.exists():
+        if not create:
+            raise DataError(
+                f"DuckDB file {where!r} does not exist",
+                fix="check the path (nothing was created)",
+            )
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(
+                f"cannot create the folder {str(parent)!r} for {where!r}: {exc.strerror or exc}",
+                fix="choose a path in a writable folder",
+            ) from exc
+        if not os.access(parent, os.W_OK):
+            raise DataError(
+                f"cannot create {where!r}: the folder is not writable",
+                fix="choose a path in a writable folder",
+            )
+    try:
+        return ibis.duckdb.connect(where)
+    except (duckdb.Error, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"cannot open {where!r} as a DuckDB database: {first}",
+            fix="pass a DuckDB database file (another process may hold its lock, or the file is "
+            "not a DuckDB file)",
+        ) from exc
 
 
 def spark_session(app_name: str = "attribution") -> Any:
@@ -135,20 +177,35 @@ def as_table(data: Any, *, backend: BaseBackend | None = None) -> ir.Table:
     if type(data).__module__.startswith("pyarrow"):
         return ibis.memtable(data)
     if isinstance(data, str | os.PathLike):
-        path = Path(data)
-        con = backend or _memory_backend()
-        if not path.exists():
-            raise DataError(f"file {str(path)!r} does not exist")
-        suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
-        if suffix == ".parquet":
-            return con.read_parquet(path)
-        if suffix in (".csv", ".csv.gz"):
-            return con.read_csv(path)
-        raise DataError(f"cannot read {str(path)!r}", fix="use a .parquet or .csv file")
+        return _read_file(Path(data), backend or _memory_backend())
     raise DataError(
         f"expected a pandas DataFrame or an Ibis table, got {type(data).__name__}",
         fix="pass a DataFrame, an Ibis table (e.g. attribution.connect().table('name')) or a file path",
     )
+
+
+def _read_file(path: Path, con: BaseBackend) -> ir.Table:
+    """A lazily read .parquet / .csv file; unreadable, empty or corrupt files raise a DataError."""
+    where = str(path)
+    if not path.exists():
+        raise DataError(f"file {where!r} does not exist", fix="check the path")
+    if path.is_dir():
+        raise DataError(f"{where!r} is a folder", fix="pass a .parquet or .csv file")
+    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+    if suffix not in (".parquet", ".csv", ".csv.gz"):
+        raise DataError(f"cannot read {where!r}", fix="use a .parquet or .csv file")
+    if path.stat().st_size == 0:
+        raise DataError(f"file {where!r} is empty", fix="write the table again")
+    try:
+        table = con.read_parquet(path) if suffix == ".parquet" else con.read_csv(path)
+        table.schema()  # the engine reads the file's metadata now, not at the first query
+    except Exception as exc:  # every engine has its own error types: name the file either way
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"cannot read {where!r} as {suffix.lstrip('.')}: {first}",
+            fix="check that the file is complete and in the format its name says",
+        ) from exc
+    return table
 
 
 def backend_name(table: ir.Table) -> str:
