@@ -143,9 +143,15 @@ def shapley_split(
         v = m @ cov @ m.T
         total_se = float(np.sqrt(max(contrast_total @ cov @ contrast_total, 0.0)))
     se = np.sqrt(np.clip(np.diag(v), 0.0, None))
-    table = wald_table(comps, est, se, alpha=alpha, df=df, crit=crit).rename(
-        columns={"term": "component"}
-    )
+    table = wald_table(
+        comps,
+        est,
+        se,
+        alpha=alpha,
+        df=df,
+        crit=crit,
+        degenerate="raise" if cov is not None else "exact",
+    ).rename(columns={"term": "component"})
     return ShapleySplit(
         table=table,
         total=total,

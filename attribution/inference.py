@@ -6,12 +6,14 @@ standard errors into the tidy columns in one consistent way.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from attribution.errors import AttributionWarning, EstimationError
 from attribution.options import check_alpha
 from attribution.results import TIDY_COLUMNS
 
@@ -42,33 +44,68 @@ def wald_table(
     alpha: float,
     df: float | None = None,
     crit: float | None = None,
+    degenerate: str = "raise",
 ) -> pd.DataFrame:
     """Tidy table with intervals and two-sided p-values (normal, or t with `df`).
 
     `crit` overrides the critical value for the intervals (e.g. a uniform-band sup-t value); the
     p-values stay pointwise.
+
+    The one guard against silent degenerate inference (hardening class 2): a finite estimate whose
+    standard error is NaN, infinite or not positive is an `EstimationError` naming the terms
+    (``degenerate="raise"``), or, with ``degenerate="warn"``, keeps NaN inference on those rows, says
+    why in a ``note`` column and emits an `AttributionWarning` (for designs whose reference, such as
+    R `did`, reports such cells as NA). ``degenerate="exact"`` states that the values are known
+    without sampling error (the simulator's truth): inference columns are NA, without a word.
+    Rows whose estimate is itself NaN are the caller's to explain.
     """
+    if degenerate not in ("raise", "warn", "exact"):
+        raise ValueError(f"degenerate={degenerate!r}")  # a programming error, not a user's
     est = np.asarray(estimate, dtype=float)
     se = np.asarray(std_error, dtype=float)
     c = critical_value(alpha, df) if crit is None else float(crit)
+    bad = np.isfinite(est) & ~(np.isfinite(se) & (se > 0))
+    if bad.any() and degenerate != "exact":
+        names = [str(t) for t, b in zip(terms, bad, strict=True) if b]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        why = "zero" if np.all(se[bad] == 0) else "not a finite positive number"
+        if degenerate == "raise":
+            raise EstimationError(
+                f"the standard error of {shown} is {why}: the data leave no variation to "
+                "estimate its uncertainty (a constant outcome, a single cluster, or one unit per "
+                "group)",
+                fix="check the outcome varies within groups and that there are at least two "
+                "clusters / units per compared group",
+            )
+        warnings.warn(
+            f"no standard error for {shown} ({why}); their intervals and p-values are NA",
+            AttributionWarning,
+            stacklevel=3,
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
     if df is None or not np.isfinite(df):
         p = 2 * stats.norm.sf(np.abs(stat))
     else:
         p = 2 * stats.t.sf(np.abs(stat), df)
-    p = np.where(se > 0, p, np.nan)
-    return pd.DataFrame(
+    ok = np.isfinite(se) & (se > 0)
+    p = np.where(ok, p, np.nan)
+    lo = np.where(ok, est - c * se, np.nan)
+    hi = np.where(ok, est + c * se, np.nan)
+    out = pd.DataFrame(
         {
             "term": list(terms),
             "estimate": est,
-            "std_error": se,
-            "conf_low": est - c * se,
-            "conf_high": est + c * se,
+            "std_error": np.where(ok, se, np.nan),
+            "conf_low": lo,
+            "conf_high": hi,
             "p_value": p,
         },
         columns=list(TIDY_COLUMNS),
     )
+    if bad.any() and degenerate == "warn":
+        out["note"] = np.where(bad, "standard error not estimable", None)
+    return out
 
 
 def multiplier_draws(n_draws: int, n_units: int, *, seed: int, kind: str = "mammen") -> np.ndarray:

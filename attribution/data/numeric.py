@@ -1,0 +1,85 @@
+"""Numeric range of an outcome, checked in the engine before any estimate (hardening classes 2 and 3).
+
+Double-precision moments fail silently at the edges: integers beyond 2**53 lose their low bits in the
+cast to float (an effect of 1 on values near 2**62 becomes 0), squares of values beyond ~1e154
+overflow to infinity, and squares of values below ~1e-154 underflow to zero (a zero standard error).
+A constant outcome has no variance to estimate. One aggregate finds all of these; each is a typed
+error naming the column and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ibis.expr.types as ir
+
+from attribution.errors import DataError
+
+__all__ = ["FLOAT_EXACT_INT", "MAX_MAGNITUDE", "MIN_MAGNITUDE", "check_outcome"]
+
+FLOAT_EXACT_INT = 2**53
+"""Largest magnitude up to which every integer is exact in a double."""
+MAX_MAGNITUDE = 1e150
+"""Largest |value| whose squares and cross-products (sums over 1e8 rows) stay finite."""
+MIN_MAGNITUDE = 1e-150
+"""Smallest nonzero |spread| whose squares stay normal doubles."""
+
+
+def check_outcome(table: ir.Table, column: str, *, label: str | None = None) -> None:
+    """Refuse an outcome a double-precision estimate cannot handle (one engine aggregate).
+
+    `label` is the user's name for the column in messages (default: `column`).
+    """
+    name = label or column
+    col = table[column]
+    typ = col.type()
+    if not (typ.is_numeric() or typ.is_boolean()):
+        return  # the design's type check names a non-numeric outcome
+    x = col.cast("float64") if typ.is_boolean() else col
+    stats = (
+        table.aggregate(
+            __at_lo=x.min(),
+            __at_hi=x.max(),
+        )
+        .execute()
+        .iloc[0]
+    )
+    lo, hi = stats["__at_lo"], stats["__at_hi"]
+    if lo is None or hi is None or _isnan(lo) or _isnan(hi):
+        return  # no rows, or missing values: the design's completeness check names them
+    if typ.is_integer() and max(abs(int(lo)), abs(int(hi))) > FLOAT_EXACT_INT:
+        raise DataError(
+            f"outcome {name!r} holds integers up to {max(abs(int(lo)), abs(int(hi))):,}, beyond "
+            f"2**53 = {FLOAT_EXACT_INT:,}: their low digits are lost in double precision",
+            columns=[name],
+            fix="subtract a baseline (e.g. the minimum) or change the unit before estimating",
+        )
+    lo, hi = float(lo), float(hi)
+    big = max(abs(lo), abs(hi))
+    if big > MAX_MAGNITUDE:
+        raise DataError(
+            f"outcome {name!r} reaches {big:.3g}: its squares overflow double precision",
+            columns=[name],
+            fix="rescale the outcome (e.g. divide by a power of ten) before estimating",
+        )
+    if lo == hi:
+        raise DataError(
+            f"outcome {name!r} is constant ({_plain(lo)} in every row): there is no variation "
+            "to estimate an effect from",
+            columns=[name],
+            fix="check that the right column is passed as the outcome",
+        )
+    if hi - lo < MIN_MAGNITUDE:
+        raise DataError(
+            f"outcome {name!r} varies only by {hi - lo:.3g}: its squares underflow double precision",
+            columns=[name],
+            fix="rescale the outcome (e.g. multiply by a power of ten) before estimating",
+        )
+
+
+def _isnan(v: object) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _plain(v: float) -> str:
+    return f"{int(v)}" if float(v).is_integer() else f"{v:.6g}"
