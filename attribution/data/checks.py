@@ -1,5 +1,8 @@
-"""Engine-side checks shared by designs and contracts: missing values, infinities, duplicated keys.
+"""Engine-side checks designs raise on: missing values, infinities, duplicated keys.
 
+The rules themselves are the data contracts' registered checks (`attribution.data.contracts.checks`):
+`duplicated_keys` runs the ``unique`` check and `require_complete` counts through the same
+one-aggregate query as the contracts' column rules; this module turns failures into DataError.
 Each check is an Ibis expression evaluated where the data live; only counts and a few example rows
 come back.
 """
@@ -13,6 +16,13 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from attribution import config
+from attribution.data.contracts.checks import (
+    count_rows,
+    is_infinite,
+    is_missing,
+    run_check,
+    table_check,
+)
 from attribution.errors import DataError
 
 __all__ = [
@@ -24,23 +34,6 @@ __all__ = [
     "require_complete",
     "require_unique",
 ]
-
-
-def is_infinite(col: ir.Value) -> ir.BooleanValue:
-    """±inf test that works on every backend.
-
-    ibis 12 compiles ``isinf()`` to FALSE on Spark, so compare against the infinities explicitly.
-    """
-    if not col.type().is_floating():
-        return ibis.literal(False)
-    return (col == float("inf")) | (col == float("-inf"))
-
-
-def is_missing(col: ir.Value) -> ir.BooleanValue:
-    """NULL, NaN or ±inf (for floating columns); NULL otherwise."""
-    if col.type().is_floating():
-        return col.isnull() | col.isnan() | is_infinite(col)
-    return col.isnull()
 
 
 def count_where(table: ir.Table, predicate: ir.BooleanValue) -> int:
@@ -65,12 +58,8 @@ def require_complete(
     cols = [c for c in columns if c is not None]
     if not cols:
         return
-    counts = (
-        table.aggregate([is_missing(table[c]).cast("int64").sum().name(c) for c in cols])
-        .execute()
-        .iloc[0]
-    )
-    bad = [c for c in cols if int(counts[c] or 0) > 0]
+    _, counts = count_rows(table, {c: is_missing(table[c]) for c in cols})
+    bad = [c for c in cols if counts[c] > 0]
     if bad:
         pred = ibis.or_(*[is_missing(table[c]) for c in bad])
         detail = ", ".join(f"{c!r}: {int(counts[c]):,} rows" for c in bad)
@@ -85,13 +74,12 @@ def require_complete(
 def duplicated_keys(
     table: ir.Table, keys: Sequence[str], n: int | None = None
 ) -> tuple[int, pd.DataFrame]:
-    """Number of key combinations that occur more than once, and a few of them with their counts."""
-    n = n or config.get().example_rows
-    grouped = table.group_by(list(keys)).aggregate(n_rows=table.count())
-    dups = grouped.filter(grouped.n_rows > 1)
-    count = int(dups.count().execute())
-    sample = dups.order_by(ibis.desc("n_rows")).limit(n).execute() if count else pd.DataFrame()
-    return count, sample
+    """Number of key combinations that occur more than once, and a few of them with their counts.
+
+    The contracts' registered ``unique`` check, run on `keys`.
+    """
+    res = run_check(table, table_check("unique", {"columns": list(keys)}), n_examples=n or None)
+    return res.n_failing, res.examples
 
 
 def require_unique(

@@ -1,4 +1,8 @@
-"""Panel structure checks shared by the panel designs (DiD, synthetic control)."""
+"""Panel structure checks shared by the panel designs (DiD, synthetic control).
+
+`check_panel` runs the data contracts' registered ``unique`` and ``balanced_panel`` checks, so a
+panel design and the ``surface_panel`` contract judge balance with the same engine query.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 import numpy as np
 
-from attribution import config
 from attribution.data.checks import require_unique
+from attribution.data.contracts.checks import run_check, table_check
 from attribution.errors import DataError
 
 __all__ = ["PanelShape", "check_panel"]
@@ -32,24 +36,25 @@ def check_panel(
     require_unique(
         table, [unit, time], what="(unit, time) rows", fix=f"keep one row per {unit} and {time}"
     )
-    periods = np.sort(table.select(time).distinct().execute()[time].to_numpy())
-    per_unit = table.group_by(unit).aggregate(n_periods=table.count())
-    sizes = per_unit.aggregate(n_units=per_unit.count(), n_rows=per_unit.n_periods.sum())
-    counts = sizes.execute().iloc[0]  # one engine job for both counts
-    n_units = int(counts["n_units"])
+    balance = run_check(
+        table,
+        table_check("balanced_panel", {"unit": unit, "time": time}),
+        # example units are fetched only when they are reported
+        n_examples=None if require_balanced else 0,
+    )
+    stats = balance.stats
+    n_units = stats["n_units"]
     if n_units == 0:
         raise DataError("the panel is empty", columns=[unit, time])
-    n_rows = int(counts["n_rows"])
-    balanced = n_rows == n_units * len(periods)
-    if require_balanced and not balanced:
-        short = per_unit.filter(per_unit.n_periods < len(periods))
-        n_short = int(short.count().execute())
-        sample = short.order_by(short.n_periods).limit(config.get().example_rows).execute()
+    periods = np.sort(table.select(time).distinct().execute()[time].to_numpy())
+    if require_balanced and not balance.passed:
         raise DataError(
-            f"unbalanced panel: {n_short:,} of {n_units:,} units are not observed in all "
-            f"{len(periods)} periods of {time!r}",
+            f"unbalanced panel: {balance.n_failing:,} of {n_units:,} units are not observed in all "
+            f"{stats['n_periods']} periods of {time!r}",
             columns=[unit, time],
-            rows=sample,
+            rows=balance.examples,
             fix="fill or drop those units explicitly, or allow an unbalanced panel where the design supports it",
         )
-    return PanelShape(n_units=n_units, n_rows=n_rows, periods=periods, balanced=balanced)
+    return PanelShape(
+        n_units=n_units, n_rows=stats["n_rows"], periods=periods, balanced=balance.passed
+    )
