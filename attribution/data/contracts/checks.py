@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from attribution.data.contracts.model import (
 )
 from attribution.data.contracts.report import CheckResult
 from attribution.data.engine import as_table
+from attribution.data.roles import internal
 from attribution.errors import DataError
 
 __all__ = [
@@ -87,16 +88,23 @@ def as_int(value: Any) -> int:
     return int(value)
 
 
+def _free_name(name: str, taken: Sequence[str]) -> str:
+    """`name` for a count column in example rows, unless a user column already has it."""
+    return name if name not in taken else f"{name} (count)"
+
+
 def count_rows(
     table: ir.Table, predicates: Mapping[str, ir.BooleanValue]
 ) -> tuple[int, dict[str, int]]:
     """The table's row count and the number of rows matching each predicate: one aggregate query."""
-    aggs: dict[str, Any] = {"__n_rows": table.count()}
+    aggs: dict[str, Any] = {internal("n_rows"): table.count()}
     names = list(predicates)
     for i, name in enumerate(names):
-        aggs[f"__c{i}"] = predicates[name].cast("int64").sum()
+        aggs[internal(f"c{i}")] = predicates[name].cast("int64").sum()
     counts = table.aggregate(**aggs).execute().iloc[0]
-    return as_int(counts["__n_rows"]), {n: as_int(counts[f"__c{i}"]) for i, n in enumerate(names)}
+    return as_int(counts[internal("n_rows")]), {
+        n: as_int(counts[internal(f"c{i}")]) for i, n in enumerate(names)
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,12 +505,14 @@ def _unique_params(args: CheckArgs) -> CheckParams:
 def unique(t: ir.Table, check: TableCheck, ctx: CheckContext) -> CheckResult:
     """A combination of `columns` occurs more than once (`n_failing`: duplicated key values)."""
     keys = list(check.columns)
-    grouped = t.group_by(keys).aggregate(n_rows=t.count())
-    dups = grouped.filter(grouped.n_rows > 1)
+    n_rows = internal("n_rows")  # reserved: a key column may itself be called n_rows
+    grouped = t.group_by(keys).aggregate(**{n_rows: t.count()})
+    dups = grouped.filter(grouped[n_rows] > 1)
     count = as_int(dups.count().execute())
     examples = pd.DataFrame()
     if count and ctx.n_examples:
-        examples = dups.order_by(ibis.desc("n_rows")).limit(ctx.n_examples).execute()
+        examples = dups.order_by(ibis.desc(n_rows)).limit(ctx.n_examples).execute()
+        examples = examples.rename(columns={n_rows: _free_name("n_rows", keys)})
     return CheckResult(
         check.id, check.kind, check.columns, count == 0, count, check.message, examples
     )
@@ -529,9 +539,9 @@ def constant_within(t: ir.Table, check: TableCheck, ctx: CheckContext) -> CheckR
         return col.min() != col.max()
 
     groups = t.group_by(within).aggregate(
-        **{f"__v{i}": varies(c).fill_null(False) for i, c in enumerate(cols)}
+        **{internal(f"v{i}"): varies(c).fill_null(False) for i, c in enumerate(cols)}
     )
-    bad = groups.filter(ibis.or_(*[groups[f"__v{i}"] for i in range(len(cols))]))
+    bad = groups.filter(ibis.or_(*[groups[internal(f"v{i}")] for i in range(len(cols))]))
     count = as_int(bad.count().execute())
     examples = pd.DataFrame()
     if count and ctx.n_examples:
@@ -570,21 +580,25 @@ def balanced_panel(t: ir.Table, check: TableCheck, ctx: CheckContext) -> CheckRe
     a second fetches example units only when some are short.
     """
     unit, time = check.param("unit"), check.param("time")
-    per_unit = t.group_by(unit).aggregate(periods_observed=t[time].nunique(), __n_rows=t.count())
-    panel = per_unit.cross_join(t.aggregate(periods_total=t[time].nunique()))
-    short = panel.periods_observed < panel.periods_total
+    observed, total, rows = internal("observed"), internal("total"), internal("rows")
+    per_unit = t.group_by(unit).aggregate(**{observed: t[time].nunique(), rows: t.count()})
+    panel = per_unit.cross_join(t.aggregate(**{total: t[time].nunique()}))
+    short = panel[observed] < panel[total]
+    names = ("n_units", "n_periods", "n_cells", "n_rows", "n_short")
     row = (
         panel.aggregate(
-            n_units=panel.count(),
-            n_periods=panel.periods_total.max(),
-            n_cells=panel.periods_observed.sum(),
-            n_rows=panel["__n_rows"].sum(),
-            n_short=short.cast("int64").sum(),
+            **{
+                internal("n_units"): panel.count(),
+                internal("n_periods"): panel[total].max(),
+                internal("n_cells"): panel[observed].sum(),
+                internal("n_rows"): panel[rows].sum(),
+                internal("n_short"): short.cast("int64").sum(),
+            }
         )
         .execute()
         .iloc[0]
     )
-    stats = {k: as_int(row[k]) for k in ("n_units", "n_periods", "n_cells", "n_rows", "n_short")}
+    stats = {k: as_int(row[internal(k)]) for k in names}
     count = stats["n_short"]
     examples = pd.DataFrame()
     message = check.message
@@ -592,10 +606,16 @@ def balanced_panel(t: ir.Table, check: TableCheck, ctx: CheckContext) -> CheckRe
         if ctx.n_examples:
             examples = (
                 panel.filter(short)
-                .select(unit, "periods_observed", "periods_total")
-                .order_by(["periods_observed", unit])
+                .select(unit, observed, total)
+                .order_by([observed, unit])
                 .limit(ctx.n_examples)
                 .execute()
+                .rename(
+                    columns={
+                        observed: _free_name("periods_observed", [unit]),
+                        total: _free_name("periods_total", [unit]),
+                    }
+                )
             )
         n_units, n_periods = stats["n_units"], stats["n_periods"]
         message += (
@@ -661,17 +681,22 @@ def all_cells_present(t: ir.Table, check: TableCheck, ctx: CheckContext) -> Chec
     inside = ibis.and_(*[t[c].isin(levels) for c in cols])
     # bounded by len(levels) ** len(cols) rows
     sub = t.filter(inside)
-    observed = sub.group_by(cols).aggregate(__n=sub.count()).execute()
+    n = internal("n")
+    observed = sub.group_by(cols).aggregate(**{n: sub.count()}).execute()
     seen = {
         tuple(_norm(v) for v in row[:-1]): int(row[-1])
-        for row in observed[[*cols, "__n"]].itertuples(index=False)
+        for row in observed[[*cols, n]].itertuples(index=False)
     }
     missing = []
     for cell in itertools.product(levels, repeat=len(cols)):
         n = seen.get(tuple(_norm(v) for v in cell), 0)
         if n < min_count:
             missing.append((*cell, n))
-    examples = pd.DataFrame(missing, columns=[*cols, "n_rows"]) if missing else pd.DataFrame()
+    examples = (
+        pd.DataFrame(missing, columns=[*cols, _free_name("n_rows", cols)])
+        if missing
+        else pd.DataFrame()
+    )
     n_cells = len(levels) ** len(cols)
     message = check.message
     if missing:
