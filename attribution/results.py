@@ -291,6 +291,17 @@ class Result:
         data = self.provenance.data
         return None if data is None else int(data.n_rows)
 
+    @property
+    def description(self) -> str:
+        """One plain sentence of how the estimate was made (designs say more than their name)."""
+        return self.design
+
+    @property
+    def baseline(self) -> float | None:
+        """The counterfactual mean the headline is relative to, so a report can state a percent
+        (None when the design does not know it)."""
+        return None
+
     def with_checks(self, *checks: Check) -> Result:
         """A copy of this result with more diagnostics appended (results never change in place)."""
         for c in checks:

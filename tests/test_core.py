@@ -16,7 +16,7 @@ from attribution import config
 from attribution.errors import DataError, DesignError, OptionError
 from attribution.inference import critical_value, holm, multiplier_draws, sup_t_critical, wald_table
 from attribution.options import Vcov, check_alpha, check_option
-from attribution.results import Provenance, Result, to_jsonable
+from attribution.results import Estimate, Provenance, Result, to_jsonable
 
 
 def test_error_message_names_columns_rows_and_fix() -> None:
@@ -88,6 +88,10 @@ class _Demo(Result):
     extra: pd.DataFrame
     secret: np.ndarray = field(metadata={"internal": True})
 
+    @property
+    def headline(self) -> Estimate:
+        return Estimate.from_row(self.table.iloc[0], label="effect of E")
+
 
 def _result() -> _Demo:
     table = wald_table(["E", "K"], [0.1, np.nan], [0.05, 0.02], alpha=0.05)
@@ -116,6 +120,12 @@ def test_result_is_immutable_and_serialises() -> None:
     assert "demo" in res.summary() and "<table" in res._repr_html_()
     assert isinstance(res.plot(), Figure)
     assert "| term |" in res.to_markdown()
+
+
+def test_result_description_and_baseline_defaults() -> None:
+    res = _result()
+    assert res.description == "demo"  # the design name unless a design says more
+    assert res.baseline is None  # unknown unless a design knows its counterfactual mean
 
 
 def test_result_requires_tidy_columns() -> None:

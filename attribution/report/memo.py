@@ -42,7 +42,7 @@ def _wrap(value: Any) -> Any:
 
 
 def render_memo(summary: Mapping[str, Any]) -> tuple[str, str]:
-    """(markdown, html) of the memo for a `factorial_summary` dict."""
+    """(markdown, html) of the memo for a `result_summary` dict."""
     s = _wrap(dict(summary))
     s.setdefault("truth_text", None)
     md = _ENV.get_template("memo.md.j2").render(s=s)

@@ -43,13 +43,15 @@ def test_report_html_is_self_contained_and_complete(demo_dir: Path) -> None:
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', html), (
         "the report must load nothing remote"
     )
-    assert html.count("data:image/png;base64") >= 2  # Shapley waterfall + interaction plot
+    assert html.count("data:image/png;base64") >= 2  # Shapley waterfall + effects plot
     for heading in (
         "Data contract",
-        "Effects",
-        "Shapley split",
-        "Interactions",
-        "Sample-ratio check",
+        "Estimate",
+        "Headline",
+        "Contributions",
+        "Estimates",
+        "Checks",
+        "SRM joint cells",
         "truth",
         "Provenance",
     ):
@@ -60,12 +62,17 @@ def test_report_html_is_self_contained_and_complete(demo_dir: Path) -> None:
 def test_memo_states_the_same_numbers_as_results(demo_dir: Path) -> None:
     results = json.loads((demo_dir / "results.json").read_text())
     memo = (demo_dir / "memo.md").read_text()
-    assert f"{results['total']['pct']:+.2f}%" in memo
-    for row in results["shapley"]:
+    assert f"{results['headline']['pct']:+.2f}%" in memo
+    assert results["headline"]["term"] == "total"
+    for row in results["contributions"]:
         assert f"| {row['component']} | {row['estimate']:+.3f} |" in memo
         assert row["verdict"] in memo
-    shapley_sum = sum(r["estimate"] for r in results["shapley"])
-    assert shapley_sum == pytest.approx(results["total"]["estimate"], rel=1e-12)
+    shapley_sum = sum(r["estimate"] for r in results["contributions"])
+    assert shapley_sum == pytest.approx(results["headline"]["estimate"], rel=1e-12)
+    assert results["headline"]["estimate"] == pytest.approx(results["result"]["total"], rel=1e-12)
+    for check in results["checks"]:
+        assert f"**{check['name']}**: passed" in memo
+    assert any(c["name"].startswith("data contract") for c in results["checks"])
     assert "Simulation check" in memo and results["truth_text"] in memo
     assert results["result"]["provenance"]["data"]["n_rows"] == N_USERS
 
@@ -75,7 +82,10 @@ def test_demo_estimates_cover_the_simulator_truth(demo_dir: Path) -> None:
     truth = json.loads((demo_dir / "data" / "truth.json").read_text())
     cmp = results["truth_comparison"]
     assert len(cmp) == 7 + 3 + 1
-    assert {r["term"]: r["truth"] for r in cmp if r["kind"] == "shapley"} == truth["shapley"]
+    assert {r["component"]: r["truth"] for r in cmp if r["kind"] == "contribution"} == truth[
+        "shapley"
+    ]
+    assert [r["truth"] for r in cmp if r["kind"] == "headline"] == [truth["total"]]
     # 11 intervals at 95%: allow one miss; more would mean the estimator or the truth is off.
     assert sum(r["covered"] for r in cmp) >= 10
 

@@ -69,3 +69,11 @@ def saturated_ols(
         fit = model.fit(cov_type=cov_type, use_t=True)
     assert k >= 1
     return fit, cells
+
+
+def effect_rows(res) -> pd.DataFrame:
+    """The effect rows of a factorial result's tidy table (E, R, E:R, ...): no `total` row and no
+    contribution rows (those have `component` set)."""
+    tab = res.tidy()
+    keep = tab["component"].isna() & (tab["term"] != "total")
+    return tab[keep].reset_index(drop=True)

@@ -14,7 +14,7 @@ from scipy import stats
 import attribution as at
 from attribution.designs.factorial import FactorialResult
 from attribution.errors import AttributionWarning
-from tests.designs.factorial.helpers import FACTORS, experiment, saturated_ols
+from tests.designs.factorial.helpers import FACTORS, effect_rows, experiment, saturated_ols
 
 F = list(FACTORS)
 
@@ -67,10 +67,12 @@ def test_repeated_units_are_clustered_and_counted_once() -> None:
     assert res.vcov_type == "CR1" and res.cluster == "user_id" and res.n_clusters == 120
     assert any("clustered on 'user_id'" in n for n in res.notes)
     fit, _ = saturated_ols(long, outcome="engagement", factors=F, cov_type="CR1", cluster="user_id")
-    from attribution.designs.factorial.design import contrast_matrix, standard_terms
+    from attribution.designs.factorial.aliasing import contrast_matrix, standard_terms
 
     lmat = contrast_matrix(standard_terms(3), sorted(range(8)))
-    np.testing.assert_allclose(res.tidy()["std_error"], np.ravel(fit.t_test(lmat).sd), rtol=1e-6)
+    np.testing.assert_allclose(
+        effect_rows(res)["std_error"], np.ravel(fit.t_test(lmat).sd), rtol=1e-6
+    )
     assert res.srm.attrs["counted"] == "units"
     assert res.srm["n"].iloc[0] == 120
     # an explicit cluster wins over the unit
@@ -96,8 +98,9 @@ def test_result_surfaces() -> None:
         "conf_low",
         "conf_high",
         "p_value",
+        "component",
     ]
-    assert list(tidy["term"]) == ["E", "R", "K", "E:R", "E:K", "R:K", "E:R:K"]
+    assert list(effect_rows(res)["term"]) == ["E", "R", "K", "E:R", "E:K", "R:K", "E:R:K"]
     assert list(res.shapley.columns) == [
         "component",
         "estimate",
@@ -129,7 +132,7 @@ def test_cuped_shrinks_standard_errors() -> None:
     frame = experiment(2000, seed=4)
     plain = at.factorial(frame, outcome="engagement", factors=F)
     cuped = at.factorial(frame, outcome="engagement", factors=F, covariate="pre_engagement")
-    assert (cuped.tidy()["std_error"] < 0.8 * plain.tidy()["std_error"]).all()
+    assert (effect_rows(cuped)["std_error"] < 0.8 * effect_rows(plain)["std_error"]).all()
     raw = cuped.cell_means
     assert not np.allclose(raw["mean"], raw["adjusted_mean"])
 
@@ -197,4 +200,74 @@ def test_units_fractions_and_srm_inside_duckdb(duckdb_backend) -> None:
     half = long[(long.E + long.R + long.K) % 2 == 1]  # I = E:R:K
     frac = at.factorial(put(duckdb_backend, half), outcome="engagement", factors=F, unit="user_id")
     assert frac.design_info.defining_relation == "I = E:R:K"
-    assert list(frac.tidy()["aliases"]) == ["E = R:K", "R = E:K", "K = E:R"]
+    assert list(effect_rows(frac)["aliases"]) == ["E = R:K", "R = E:K", "K = E:R"]
+
+
+def test_contract_headline_contributions_and_checks() -> None:
+    """The Result contract: headline `total`, contribution rows that add up to it, SRM checks."""
+    res = at.factorial(
+        experiment(400, seed=2), outcome="engagement", factors=F, covariate="pre_engagement"
+    )
+    h = res.headline
+    assert h.term == "total" and h.label == (
+        "effect of E, R and K together on engagement (all on − all off)"
+    )
+    assert h.estimate == pytest.approx(res.total, abs=1e-12)
+    assert h.std_error == pytest.approx(res.total_std_error, rel=1e-12)
+    shap = res.shapley
+    crit = (shap["conf_high"] - shap["estimate"]) / shap["std_error"]  # same t reference
+    assert h.conf_high - h.estimate == pytest.approx(crit.iloc[0] * h.std_error, rel=1e-9)
+    assert h.estimate - h.conf_low == pytest.approx(crit.iloc[0] * h.std_error, rel=1e-9)
+    assert 0.0 <= h.p_value <= 1.0
+    tidy = res.tidy()
+    contrib = tidy[tidy["component"].notna()]
+    assert list(contrib["term"]) == ["contribution(E)", "contribution(R)", "contribution(K)"]
+    assert list(contrib["component"]) == F
+    cols = ["estimate", "std_error", "conf_low", "conf_high", "p_value"]
+    np.testing.assert_array_equal(contrib[cols].to_numpy(), shap[cols].to_numpy())
+    assert contrib["estimate"].sum() == pytest.approx(h.estimate, abs=1e-12)
+    assert list(tidy["term"]).count("total") == 1
+    pd.testing.assert_frame_equal(res.effects, effect_rows(res).drop(columns="component"))
+    # baseline, description, sample size
+    assert res.baseline == res.cell_means["adjusted_mean"].iloc[0]
+    assert "2^3 factorial" in res.description and "Shapley" in res.description
+    assert res.sample_size == 400
+    # checks: one per factor and the joint cells, the numbers of `srm`
+    assert [c.name for c in res.checks] == ["SRM E", "SRM R", "SRM K", "SRM joint cells"]
+    srm = res.srm
+    for c, row in zip(res.checks, srm.itertuples(), strict=True):
+        assert (c.statistic, c.df, c.p_value) == (row.chi2, row.df, row.p_value)
+        assert c.passed is (row.p_value >= 0.001)
+    with pytest.warns(AttributionWarning):
+        skewed = at.factorial(_skewed(), outcome="engagement", factors=F)
+    failed = [c for c in skewed.checks if c.passed is False]
+    assert failed[0].name == "SRM E" and "sample-ratio mismatch" in failed[0].detail.lower()
+    # plot kinds
+    assert type(res).PLOT_KINDS == ("waterfall", "effects")
+    ticks = [t.get_text() for t in res.plot(kind="effects").axes[0].get_yticklabels()]
+    assert ticks == ["E", "R", "K", "E:R", "E:K", "R:K", "E:R:K"]
+
+
+def test_units_are_the_sample_size() -> None:
+    users = experiment(120, seed=9)
+    long = pd.concat([users, users], ignore_index=True)
+    res = at.factorial(long, outcome="engagement", factors=F, unit="user_id")
+    assert res.sample_size == 120 and res.n_obs == 240
+    assert "120 units" in res.description
+
+
+def test_fraction_headline_is_the_sum_of_main_effects() -> None:
+    frame = experiment(800, seed=6)
+    half = frame[(frame.E + frame.R + frame.K) % 2 == 1]  # I = E:R:K, all-off cell absent
+    res = at.factorial(half, outcome="engagement", factors=F)
+    h = res.headline
+    assert h.term == "total" and "do not interact" in h.label
+    eff = effect_rows(res).set_index("term")
+    assert h.estimate == pytest.approx(eff.loc[F, "estimate"].sum(), abs=1e-12)
+    v = res.vcov.loc[F, F].to_numpy()
+    assert h.std_error == pytest.approx(np.sqrt(v.sum()), rel=1e-12)
+    assert res.tidy()["component"].isna().all()  # no Shapley split of a fraction
+    assert res.baseline is None
+    assert "fraction" in res.description
+    fig = res.plot()  # waterfall falls back to the coefficient plot
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["E", "R", "K"]

@@ -13,8 +13,8 @@ import pytest
 
 import attribution as at
 from attribution.decompose import shapley_matrix
-from attribution.designs.factorial.design import contrast_matrix, standard_terms
-from tests.designs.factorial.helpers import FACTORS, experiment, saturated_ols
+from attribution.designs.factorial.aliasing import contrast_matrix, standard_terms
+from tests.designs.factorial.helpers import FACTORS, effect_rows, experiment, saturated_ols
 
 VCOVS = ["HC0", "HC1", "HC2", "HC3", "iid", "CR1"]
 
@@ -53,7 +53,7 @@ def _reference(frame, *, covariate, vcov, factors=FACTORS, alpha=0.05):
 
 
 def _compare(res, ref) -> None:
-    for ours, theirs in ((res.tidy(), ref["effects"]), (res.shapley, ref["shapley"])):
+    for ours, theirs in ((effect_rows(res), ref["effects"]), (res.shapley, ref["shapley"])):
         np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=0, atol=1e-8)
         np.testing.assert_allclose(ours["std_error"], theirs["std_error"], rtol=1e-6)
         np.testing.assert_allclose(ours["p_value"], theirs["p_value"], rtol=1e-6, atol=1e-12)
@@ -99,8 +99,8 @@ def test_four_factors_and_alpha() -> None:
     frame = experiment(600, seed=2, factors=factors)
     res = at.factorial(frame, outcome="engagement", factors=list(factors), alpha=0.10)
     _compare(res, _reference(frame, covariate=None, vcov="HC2", factors=factors, alpha=0.10))
-    assert list(res.tidy()["term"][:5]) == ["E", "R", "K", "S", "E:R"]
-    assert res.tidy()["term"].iloc[-1] == "E:R:K:S"
+    assert list(effect_rows(res)["term"][:5]) == ["E", "R", "K", "S", "E:R"]
+    assert effect_rows(res)["term"].iloc[-1] == "E:R:K:S"
 
 
 def test_cell_means_total_and_shapley_identity() -> None:
@@ -125,8 +125,10 @@ def test_cell_means_total_and_shapley_identity() -> None:
     assert res.total_std_error == pytest.approx(float(fit.t_test(contrast).sd.item()), rel=1e-6)
     assert res.slope == pytest.approx(float(fit.params[-1]), rel=1e-10)
     # the effects covariance is what the SEs come from
-    np.testing.assert_allclose(np.sqrt(np.diag(res.vcov)), res.tidy()["std_error"], rtol=1e-12)
-    assert list(res.vcov.columns) == list(res.tidy()["term"])
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(res.vcov)), effect_rows(res)["std_error"], rtol=1e-12
+    )
+    assert list(res.vcov.columns) == list(effect_rows(res)["term"])
 
 
 # -- Box, Hunter & Hunter (2005) pilot plant, unreplicated 2^3 ---------------------------------------
@@ -143,7 +145,7 @@ PILOT_EFFECTS = {"T": 23.0, "C": -5.0, "K": 1.5, "T:C": 1.5, "T:K": 10.0, "C:K":
 
 def test_bhh_pilot_plant_effects_and_lenth() -> None:
     res = at.factorial(PILOT, outcome="y", factors=["T", "C", "K"])
-    tidy = res.tidy().set_index("term")
+    tidy = effect_rows(res).set_index("term")
     assert list(tidy.index) == list(PILOT_EFFECTS)
     for term, value in PILOT_EFFECTS.items():
         assert tidy.loc[term, "estimate"] == pytest.approx(value, abs=1e-12)
@@ -167,7 +169,7 @@ def test_bhh_pilot_plant_effects_and_lenth() -> None:
 
 
 def test_lenth_pse_hand_computed() -> None:
-    from attribution.designs.factorial.estimate import lenth_pse
+    from attribution.designs.factorial.ols import lenth_pse
 
     pse, df = lenth_pse(np.array([23.0, -5.0, 1.5, 1.5, 10.0, 0.0, 0.5]))
     assert (pse, df) == (pytest.approx(2.25), pytest.approx(7 / 3))
@@ -207,7 +209,7 @@ def test_half_fraction_aliases_and_effects() -> None:
         "A:C": "A:C = B:D",
         "A:D": "A:D = B:C",
     }
-    tidy = res.tidy()
+    tidy = effect_rows(res)
     assert list(tidy["term"]) == ["A", "B", "C", "D", "A:B", "A:C", "A:D"]
     assert list(tidy["aliases"]) == list(info.aliases.values())
     # effects: mean where the column's sign is + minus mean where -, over the 8 runs
@@ -251,5 +253,5 @@ def test_quarter_fraction_defining_relation() -> None:
     info = res.design_info
     assert info.fraction == 2 and info.resolution == 3
     assert info.defining_relation == "I = A:B:D = A:C:E = B:C:D:E"
-    assert len(res.tidy()) == 7
+    assert len(effect_rows(res)) == 7
     assert info.aliases["A"] == "A = B:D = C:E = A:B:C:D:E"

@@ -13,6 +13,7 @@ import pytest
 import attribution as at
 from attribution import simulate
 from attribution.errors import AttributionWarning
+from tests.designs.factorial.helpers import effect_rows
 
 F = ["E", "R", "K"]
 
@@ -28,7 +29,7 @@ def _truth_vector(truth) -> pd.Series:
 
 
 def _estimates(res) -> pd.DataFrame:
-    eff = res.tidy().assign(name=lambda d: "effect " + d["term"])
+    eff = effect_rows(res).assign(name=lambda d: "effect " + d["term"])
     shap = res.shapley.assign(name=lambda d: "shapley " + d["component"])
     total = pd.DataFrame(
         {"name": ["total"], "estimate": [res.total], "std_error": [res.total_std_error]}
@@ -55,7 +56,7 @@ def test_aa_experiment_has_no_effects() -> None:
     sim = simulate.factorial_experiment(8_000, seed=5, effects=simulate.ComponentEffects.none())
     res = at.factorial(sim.table(), outcome="engagement", factors=F, covariate="pre_engagement")
     assert (sim.truth.effects == 0).all()
-    assert (res.tidy()["p_value"] > 0.001).all()
+    assert (effect_rows(res)["p_value"] > 0.001).all()
 
 
 @pytest.mark.slow

@@ -19,20 +19,20 @@ Unreplicated designs (one observation per cell) use Lenth's (1989) pseudo standa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "CellStats",
+    "cell_map",
+    "closed_form_meat",
     "coefficients",
+    "hc_meat_from_pass",
     "iid_vcov",
     "lenth_pse",
     "sandwich_vcov",
-    "srm_table",
 ]
 
 
@@ -47,6 +47,27 @@ class CellStats:
     mean_x: np.ndarray | None = None
     ss_x: np.ndarray | None = None  # Σ (x - x̄_c)²
     sp_xy: np.ndarray | None = None  # Σ (x - x̄_c)(y - ȳ_c)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, has_covariate: bool) -> CellStats:
+        """From the engine's per-cell frame (cell, n, mean_y, var_y [, mean_x, var_x, cov_xy]),
+        whose variances are population variances (NULL for a single row, read as 0)."""
+        n = frame["n"].to_numpy(float)
+        var_y = frame["var_y"].fillna(0.0).to_numpy(float)
+        kw = {}
+        if has_covariate:
+            kw = {
+                "mean_x": frame["mean_x"].to_numpy(float),
+                "ss_x": frame["var_x"].fillna(0.0).to_numpy(float) * n,
+                "sp_xy": frame["cov_xy"].fillna(0.0).to_numpy(float) * n,
+            }
+        return cls(
+            cells=frame["cell"].to_numpy("int64"),
+            n=n,
+            mean_y=frame["mean_y"].to_numpy(float),
+            ss_y=var_y * n,
+            **kw,
+        )
 
     @property
     def p(self) -> int:
@@ -146,6 +167,15 @@ def coefficients(st: CellStats) -> np.ndarray:
     return np.append(st.mean_y - beta * st.mean_x, beta)
 
 
+def cell_map(st: CellStats) -> np.ndarray:
+    """(cells × len(θ)) matrix whose product with θ is the adjusted cell means: α_c + β x̄ (the
+    covariate at its overall mean), or the cell means themselves without a covariate."""
+    out = np.eye(st.p)
+    if st.has_covariate:
+        out = np.hstack([out, np.full((st.p, 1), st.overall_mean_x)])
+    return out
+
+
 def lenth_pse(effects: np.ndarray) -> tuple[float, float]:
     """Lenth's (1989) pseudo standard error of the effects of an unreplicated two-level design,
     and its degrees of freedom m/3.
@@ -157,63 +187,3 @@ def lenth_pse(effects: np.ndarray) -> tuple[float, float]:
     trimmed = a[a < 2.5 * s0]
     pse = 1.5 * float(np.median(trimmed)) if len(trimmed) else 0.0
     return pse, len(a) / 3.0
-
-
-def srm_table(
-    counts: Mapping[int, float],
-    *,
-    factors: Sequence[str],
-    allocation: Mapping[str, float],
-    counted: str,
-) -> pd.DataFrame:
-    """Sample-ratio-mismatch chi-square tests: each factor's share on, and the joint cells.
-
-    Expected cell shares are Π_j p_j^x_j (1 - p_j)^(1 - x_j) (independent assignment with
-    P(factor j on) = allocation[j]), renormalised over the cells of the design (fractions).
-    """
-    cells = np.array(sorted(counts), dtype=int)
-    obs = np.array([counts[c] for c in cells], dtype=float)
-    total = obs.sum()
-    share = np.ones(len(cells))
-    for j, f in enumerate(factors):
-        pj = float(allocation.get(f, 0.5))
-        on = (cells >> j) & 1
-        share *= np.where(on == 1, pj, 1.0 - pj)
-    share /= share.sum()
-    rows = []
-    for j, f in enumerate(factors):
-        on = ((cells >> j) & 1) == 1
-        e1 = float(share[on].sum())
-        o1 = float(obs[on].sum())
-        exp = np.array([e1, 1.0 - e1]) * total
-        got = np.array([o1, total - o1])
-        chi2 = float(np.sum((got - exp) ** 2 / exp))
-        rows.append(
-            {
-                "factor": f,
-                "expected_share": e1,
-                "observed_share": o1 / total,
-                "n": int(total),
-                "chi2": chi2,
-                "df": 1,
-                "p_value": float(stats.chi2.sf(chi2, 1)),
-            }
-        )
-    if len(cells) > 2:
-        exp = share * total
-        chi2 = float(np.sum((obs - exp) ** 2 / exp))
-        df = len(cells) - 1
-        rows.append(
-            {
-                "factor": "joint (cells)",
-                "expected_share": float("nan"),
-                "observed_share": float("nan"),
-                "n": int(total),
-                "chi2": chi2,
-                "df": df,
-                "p_value": float(stats.chi2.sf(chi2, df)),
-            }
-        )
-    out = pd.DataFrame(rows)
-    out.attrs["counted"] = counted
-    return out

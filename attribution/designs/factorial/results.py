@@ -1,35 +1,120 @@
-"""FactorialResult: effects (tidy table), Shapley split, cell means, SRM checks, and plots."""
+"""Result types of the factorial family: `FactorialResult` (effects, Shapley split, cell means, SRM
+checks, plots) and `DesignInfo` (which design the present cells form, and its aliases)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from attribution.decompose import plot_waterfall, waterfall_data
-from attribution.designs.factorial.design import DesignInfo
 from attribution.errors import DesignError, OptionError
 from attribution.inference import critical_value
-from attribution.results import Result, coefficient_plot, to_jsonable
+from attribution.results import Estimate, Result, coefficient_plot, to_jsonable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["FactorialResult"]
+__all__ = ["TOTAL", "DesignInfo", "FactorialResult", "contribution_term"]
 
 _INTERNAL = {"internal": True}
+
+TOTAL = "total"
+"""Term of the headline row: all on − all off (a fraction: the sum of the main effects)."""
+
+
+def contribution_term(component: str) -> str:
+    """Term of a component's contribution row: 'contribution(E)'."""
+    return f"contribution({component})"
+
+
+@dataclass(frozen=True)
+class DesignInfo:
+    """What design the present cells form and what can be estimated from it."""
+
+    kind: Literal["full", "fractional"]
+    factors: tuple[str, ...]
+    cells: tuple[int, ...]
+    """Present cells as bitmasks, ascending (standard / Yates order for the full design)."""
+    fraction: int = 0
+    """p in 2^(k-p)."""
+    defining_relation: str = ""
+    """e.g. 'I = A:B:C:D' or 'I = -A:B:D = A:C:E = -B:C:D:E'; empty for the full design."""
+    words: tuple[tuple[str, int], ...] = ()
+    """(word, sign) pairs of the defining relation."""
+    resolution: int | None = None
+    terms: tuple[int, ...] = ()
+    """Estimated terms (one representative per alias set) as bitmasks, standard order."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Representative term → its alias chain, e.g. 'A:B' → 'A:B = C:D'."""
+
+    @property
+    def k(self) -> int:
+        return len(self.factors)
+
+    @property
+    def term_names(self) -> list[str]:
+        """'E', 'E:R', ... of the estimated terms (bit j of a term = factor j)."""
+        return [":".join(f for j, f in enumerate(self.factors) if t >> j & 1) for t in self.terms]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "factors": list(self.factors),
+            "n_cells": len(self.cells),
+            "fraction": f"2^({self.k}-{self.fraction})" if self.fraction else f"2^{self.k}",
+            "defining_relation": self.defining_relation,
+            "resolution": self.resolution,
+            "aliases": dict(self.aliases),
+        }
+
+    def to_text(self) -> str:
+        if self.kind == "full":
+            return f"full 2^{self.k} factorial ({len(self.cells)} cells)"
+        lines = [
+            f"regular 2^({self.k}-{self.fraction}) fraction ({len(self.cells)} cells), "
+            f"resolution {_roman(self.resolution)}",
+            f"defining relation: {self.defining_relation}",
+            "aliases (first term of each chain is the one reported):",
+        ]
+        lines += [f"  {chain}" for chain in self.aliases.values()]
+        return "\n".join(lines)
+
+
+def _roman(n: int | None) -> str:
+    return {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII", 8: "VIII"}.get(
+        n or 0, str(n)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class FactorialResult(Result):
     """Result of `factorial()`.
 
-    `tidy()` has one row per estimated effect (Box–Hunter–Hunter convention); `shapley` splits the
-    all-on minus all-off difference into per-factor contributions that add up to `total`.
+    `tidy()` rows, in order:
+
+    - one row per estimated effect (Box–Hunter–Hunter convention: mean where the term's ±1 product
+      is +1 minus mean where it is −1), terms ``E``, ``R``, ``E:R``, ...; `component` is empty;
+      a fraction adds the alias chain of each effect in `aliases`;
+    - the headline row, term ``total``: all on − all off (a fraction, which lacks that pair, reports
+      the sum of the main effects instead, which equals all on − all off only if the components do
+      not interact; its label says so);
+    - a full design adds one row per factor, term ``contribution(E)`` with `component` = ``E``: the
+      exact Shapley split of ``total`` (each interaction shared equally among its factors).
+
+    Convention shared by every design: rows whose `component` is set are per-component
+    contributions that add up to the headline; a fraction has none (no Shapley split exists).
+
+    `checks` hold the sample-ratio-mismatch tests (each factor, then the joint cells), passed when
+    p ≥ 0.001. `shapley`, `total`, `total_std_error`, `cell_means`, `srm` and `vcov` give the same
+    numbers as tables of their own.
     """
+
+    PLOT_KINDS: ClassVar[tuple[str, ...]] = ("waterfall", "effects")
 
     outcome: str
     factors: tuple[str, ...]
@@ -57,7 +142,75 @@ class FactorialResult(Result):
     cell_map: np.ndarray = field(repr=False, metadata=_INTERNAL)
     """(cells × len(theta)): adjusted cell means = cell_map @ theta."""
 
+    # -- the contract --------------------------------------------------------------------------
+    @property
+    def headline(self) -> Estimate:
+        """All on − all off (a fraction: the sum of the main effects, assuming no interactions)."""
+        tab = self.table
+        return Estimate.from_row(tab[tab["term"] == TOTAL].iloc[0], label=self._headline_label())
+
+    def _headline_label(self) -> str:
+        who = _join(self.factors)
+        if self.design_info.kind == "full":
+            if len(self.factors) == 1:
+                return f"effect of {who} on {self.outcome} (on − off)"
+            return f"effect of {who} together on {self.outcome} (all on − all off)"
+        return (
+            f"sum of the main effects of {who} on {self.outcome} "
+            "(all on − all off if the components do not interact)"
+        )
+
+    @property
+    def baseline(self) -> float | None:
+        """Adjusted mean of the all-off cell (None for a fraction without that cell)."""
+        if self.design_info.cells[0] != 0:
+            return None
+        return float(self.cell_table["adjusted_mean"].iloc[0])
+
+    @property
+    def description(self) -> str:
+        info = self.design_info
+        counted = self.srm_table.attrs.get("counted", "rows")
+        design = (
+            f"a randomised 2^{info.k} factorial experiment"
+            if info.kind == "full"
+            else f"a randomised regular 2^({info.k}-{info.fraction}) fraction "
+            f"({info.defining_relation})"
+        )
+        how = (
+            f"effects by OLS on the saturated cell-means model with {self.vcov_type} standard errors"
+            if self.vcov_type != "lenth"
+            else "effects from the unreplicated cells with Lenth's pseudo standard error"
+        )
+        if self.cluster:
+            how += f" clustered by {self.cluster}"
+        if self.covariate:
+            how += f", adjusted for {self.covariate} (CUPED)"
+        split = (
+            "the contributions are exact Shapley values of all on − all off, each interaction "
+            "shared equally among its components"
+            if info.kind == "full"
+            else "each effect is an alias chain, and the headline adds the main effects assuming "
+            "no interactions"
+        )
+        return (
+            f"{design[0].upper()}{design[1:]} on {self.outcome} with {self.sample_size:,} "
+            f"{counted}: {how}; {split}."
+        )
+
+    @property
+    def sample_size(self) -> int:
+        """Randomised units when `unit=` was given, else rows."""
+        return int(self.srm_table["n"].iloc[0]) if len(self.srm_table) else int(self.n_obs)
+
     # -- tables --------------------------------------------------------------------------------
+    @property
+    def effects(self) -> pd.DataFrame:
+        """The effect rows of `tidy()` (main effects and interactions; no total, no contributions)."""
+        tab = self.table
+        keep = tab["component"].isna() & (tab["term"] != TOTAL)
+        return tab[keep].drop(columns="component").reset_index(drop=True)
+
     @property
     def cell_means(self) -> pd.DataFrame:
         """One row per cell: factor levels, n, raw mean, (covariate-)adjusted mean and its SE."""
@@ -129,8 +282,10 @@ class FactorialResult(Result):
             + (f"; CUPED on {self.covariate!r} (slope {self.slope:.4g})" if self.covariate else "")
             + (f"; t with {self.df:g} df" if self.df is not None else ""),
             "",
+            self.headline.text(),
+            "",
             f"effects (Box–Hunter–Hunter) with {level} intervals",
-            self.table.to_string(**fmt),
+            self.effects.to_string(**fmt),
         ]
         if self.shapley_table is not None:
             parts += [
@@ -139,22 +294,20 @@ class FactorialResult(Result):
                 f"(se {self.shapley_total_se:.4g})",
                 self.shapley_table.to_string(**fmt),
             ]
-        flagged = self.srm_table[self.srm_table["p_value"] < 0.001]
-        if len(flagged):
-            parts += ["", "sample-ratio mismatch (p < 0.001):", flagged.to_string(**fmt)]
+        parts += self._checks_text()
         if self.notes:
             parts += ["", "notes:", *[f"- {n}" for n in self.notes]]
         parts += ["", self.provenance.to_text()]
         return "\n".join(parts)
 
     # -- plots ---------------------------------------------------------------------------------
-    def plot(self, *, ax: Axes | None = None) -> Figure:
-        """Waterfall: all-off mean → each factor's Shapley contribution (with intervals) → all-on.
+    def _plot_waterfall(self, *, ax: Axes | None = None) -> Figure:
+        """All-off mean → each factor's Shapley contribution (with intervals) → all-on.
 
-        For a fractional design (no Shapley split) the effects are drawn as a coefficient plot.
+        A fraction has no Shapley split: its effects are drawn as a coefficient plot instead.
         """
         if self.shapley_table is None:
-            return coefficient_plot(self.table, ax=ax, title=f"factorial effects on {self.outcome}")
+            return self._plot_effects(ax=ax)
         base = self.cell_table["adjusted_mean"].iloc[0]
         data = waterfall_data(self.shapley_table, baseline=float(base))
         return plot_waterfall(
@@ -163,6 +316,10 @@ class FactorialResult(Result):
             title=f"Shapley split of {self.outcome} (all on − all off = {self.shapley_total:.4g})",
             ylabel=self.outcome,
         )
+
+    def _plot_effects(self, *, ax: Axes | None = None) -> Figure:
+        """Coefficient plot of the effects (main effects and interactions) with their intervals."""
+        return coefficient_plot(self.effects, ax=ax, title=f"factorial effects on {self.outcome}")
 
     def plot_interaction(self, a: str, b: str, *, ax: Axes | None = None) -> Figure:
         """Classic interaction plot: mean of the outcome at each level of `a`, one line per level
@@ -218,3 +375,9 @@ class FactorialResult(Result):
         est = lmat @ self.theta
         se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", lmat, self.theta_vcov, lmat), 0.0, None))
         return pd.DataFrame(rows).assign(estimate=est, std_error=se)
+
+
+def _join(names: tuple[str, ...] | list[str]) -> str:
+    """'E', 'E and R', 'E, R and K'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
