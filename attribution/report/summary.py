@@ -20,31 +20,12 @@ from attribution.errors import OptionError
 from attribution.results import Check, Result, to_jsonable
 
 __all__ = [
-    "contract_check",
     "factorial_summary",
     "result_summary",
     "truth_comparison",
     "truth_terms",
     "truth_to_dict",
 ]
-
-
-def contract_check(report: Any) -> Check:
-    """A data-contract report (`at.validate(..., raise_on_failure=False)`) as a `Check`, so a report
-    lists it beside the design's own diagnostics. Reads only its name, version, rows and checks."""
-    checks = list(report.checks)
-    failed = [c for c in checks if not c.passed]
-    skipped = sum(bool(getattr(c, "skipped", False)) for c in checks)
-    text = f"{len(checks)} checks on {int(report.n_rows):,} rows, " + (
-        "all passed" if not failed else f"{len(failed)} FAILED ({', '.join(c.id for c in failed)})"
-    )
-    if skipped:
-        text += f", {skipped} skipped"
-    return Check(
-        name=f"data contract {report.contract} v{report.version}",
-        passed=not failed,
-        detail=text[0].upper() + text[1:] + ".",
-    )
 
 
 def truth_to_dict(truth: Any) -> dict[str, Any]:
@@ -212,7 +193,7 @@ def result_summary(
     """
     if contract is not None:
         result = result.with_checks(
-            contract if isinstance(contract, Check) else contract_check(contract)
+            contract if isinstance(contract, Check) else contract.as_check()
         )
     level = f"{100 * (1 - result.alpha):g}%"
     baseline = _num(result.baseline)

@@ -17,7 +17,6 @@ from attribution.report.io import atomic_write_text
 from attribution.report.memo import render_memo
 from attribution.report.summary import (
     _verdict,
-    contract_check,
     factorial_summary,
     result_summary,
     truth_comparison,
@@ -75,7 +74,7 @@ def test_contract_report_enters_as_a_check(small_result) -> None:
     res, _ = small_result
     sim = at.simulate.factorial_experiment(2_000, seed=1)
     report = at.validate(sim.table(), "factorial_experiment", raise_on_failure=False)
-    check = contract_check(report)
+    check = report.as_check()
     assert check.passed is True and check.name.startswith("data contract factorial_experiment")
     assert f"{len(report.checks)} checks" in check.detail
     s = result_summary(res, title="T", contract=report)
