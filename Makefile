@@ -60,6 +60,8 @@ references: install peers
 	$(PY) -m tests.reference.synth.make_sdid_reference
 	$(PY) -m tests.reference.synth.make_adh_reference
 	.venv-peers/bin/python tests/reference/synth/sdid_jackknife/make_reference.py
+	@if [ -n "$(BASQUE_CSV)" ]; then $(PY) tests/reference/synth/basque/make_reference.py --basque-csv "$(BASQUE_CSV)"; \
+	else echo "skipped basque: set BASQUE_CSV=path/to/basque.csv (tests/reference/synth/basque/README.md)"; fi
 
 clean:
 	rm -rf $(VENV) .venv-peers reports/demo .pytest_cache
