@@ -57,6 +57,7 @@ references: install peers
 	.venv-peers/bin/python tests/reference/did/make_reference_drdid.py
 	.venv-peers/bin/python tests/reference/did/make_reference_honest.py
 	$(PY) tests/reference/did/make_reference_pyfixest.py
+	$(PY) tests/reference/did/weighted_fe/make_reference.py
 	$(PY) -m tests.reference.synth.make_sdid_reference
 	$(PY) -m tests.reference.synth.make_adh_reference
 	.venv-peers/bin/python tests/reference/synth/sdid_jackknife/make_reference.py
