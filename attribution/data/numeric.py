@@ -13,7 +13,8 @@ import math
 
 import ibis.expr.types as ir
 
-from attribution.errors import DataError
+from attribution.data.checks import is_missing
+from attribution.errors import DataError, EstimationError
 
 __all__ = ["FLOAT_EXACT_INT", "MAX_MAGNITUDE", "MIN_MAGNITUDE", "check_outcome"]
 
@@ -36,10 +37,11 @@ def check_outcome(table: ir.Table, column: str, *, label: str | None = None) -> 
     if not (typ.is_numeric() or typ.is_boolean()):
         return  # the design's type check names a non-numeric outcome
     x = col.cast("float64") if typ.is_boolean() else col
+    finite = ~is_missing(x)  # missing and infinite values are the completeness check's to name
     stats = (
         table.aggregate(
-            __at_lo=x.min(),
-            __at_hi=x.max(),
+            __at_lo=x.min(where=finite),
+            __at_hi=x.max(where=finite),
         )
         .execute()
         .iloc[0]
@@ -57,20 +59,20 @@ def check_outcome(table: ir.Table, column: str, *, label: str | None = None) -> 
     lo, hi = float(lo), float(hi)
     big = max(abs(lo), abs(hi))
     if big > MAX_MAGNITUDE:
-        raise DataError(
+        raise EstimationError(
             f"outcome {name!r} reaches {big:.3g}: its squares overflow double precision",
             columns=[name],
             fix="rescale the outcome (e.g. divide by a power of ten) before estimating",
         )
     if lo == hi:
-        raise DataError(
+        raise EstimationError(
             f"outcome {name!r} is constant ({_plain(lo)} in every row): there is no variation "
             "to estimate an effect from",
             columns=[name],
             fix="check that the right column is passed as the outcome",
         )
     if hi - lo < MIN_MAGNITUDE:
-        raise DataError(
+        raise EstimationError(
             f"outcome {name!r} varies only by {hi - lo:.3g}: its squares underflow double precision",
             columns=[name],
             fix="rescale the outcome (e.g. multiply by a power of ten) before estimating",

@@ -35,6 +35,9 @@ class Roles:
     """The renamed table and the map between internal and user names."""
 
     table: ir.Table
+    """The selected columns under their internal names."""
+    source: ir.Table
+    """The table as the user passed it (for provenance: its schema, not the internal one)."""
     names: Mapping[str, str | tuple[str, ...] | None]
     """role → internal name(s), e.g. {"outcome": "__at_outcome", "covariates": ("__at_covariates_0",)}."""
     user: Mapping[str, str]
@@ -107,7 +110,7 @@ def select_roles(
             user[name] = col
             out.append(name)
         names[role] = tuple(out) if many else out[0]
-    return Roles(table=table.select(**selection), names=names, user=user)
+    return Roles(table=table.select(**selection), source=table, names=names, user=user)
 
 
 def _pattern(user: Mapping[str, str]) -> re.Pattern[str]:

@@ -16,6 +16,8 @@ import pandas as pd
 
 from attribution.data.checks import require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
+from attribution.data.numeric import check_outcome
+from attribution.data.roles import Roles, select_roles
 from attribution.decompose import ShapleySplit, cell_label, shapley_split
 from attribution.designs.factorial import ols
 from attribution.designs.factorial import request as req
@@ -104,19 +106,62 @@ def factorial(
             spec[col] = "key"
     require_columns(table, spec, role="factorial")
     req.check_factor_types(table, facs)
+    check_outcome(table, outcome)
+    # From here on the engine sees only reserved internal names (no user column can collide with
+    # an internal one); errors raised inside name the user's columns again.
+    roles = select_roles(
+        table,
+        {
+            "outcome": outcome,
+            "factors": facs,
+            "covariate": covariate,
+            "cluster": cluster,
+            "unit": unit,
+        },
+    )
+    with roles.user_names():
+        return _estimate(
+            roles,
+            facs=facs,
+            cluster=cluster,
+            unit=unit,
+            covariate=covariate,
+            outcome=outcome,
+            vcov=vcov,
+            alpha=alpha,
+            allocation=allocation,
+        )
+
+
+def _estimate(
+    roles: Roles,
+    *,
+    facs: tuple[str, ...],
+    cluster: str | None,
+    unit: str | None,
+    covariate: str | None,
+    outcome: str,
+    vcov: str | None,
+    alpha: float,
+    allocation: Mapping[str, float] | None,
+) -> FactorialResult:
+    """The estimate on the renamed table: `c_*` are internal column names, the rest user names."""
+    table = roles.table
+    c_out, c_facs, c_cov = roles["outcome"], roles.many("factors"), roles.names["covariate"]
+    c_cl, c_unit = roles.names["cluster"], roles.names["unit"]
 
     # -- per-cell aggregates (one engine pass) ----------------------------------------------------
-    keys = [c for c in dict.fromkeys([cluster, unit]) if c is not None]
-    cp = cell_pass(table, outcome=outcome, factors=facs, covariate=covariate, also_complete=keys)
+    keys = [c for c in dict.fromkeys([c_cl, c_unit]) if c is not None]
+    cp = cell_pass(table, outcome=c_out, factors=c_facs, covariate=c_cov, also_complete=keys)
     frame = cp.frame
     if frame.empty or int(frame["n"].sum()) == 0:
         raise DataError(
             "the table is empty", columns=[outcome, *facs], fix="pass a table with rows"
         )
-    req.check_factor_values(table, frame, facs, outcome)
+    req.check_factor_values(table, frame, c_facs, c_out)
     if cp.suspect:
         require_complete(
-            table, cp.suspect, role="factorial", context=[*keys, *facs]
+            table, cp.suspect, role="factorial", context=[*keys, *c_facs]
         )  # raises with counts and example rows
         raise EstimationError(
             f"aggregates of {list(cp.suspect)} overflow to non-finite values",
@@ -134,7 +179,7 @@ def factorial(
     srm_counts = dict(zip(st.cells.tolist(), st.n.tolist(), strict=True))
     counted = "rows"
     if unit is not None:
-        up = unit_pass(table, unit=unit, factors=facs)
+        up = unit_pass(table, unit=c_unit, factors=c_facs)
         if up.n_mixed:
             raise DesignError(
                 f"{up.n_mixed:,} unit(s) of {unit!r} appear in more than one arm; a randomised unit "
@@ -148,7 +193,7 @@ def factorial(
         counted = "units"
         if cluster is None and (up.max_rows_per_unit > 1 or vcov == "CR1"):
             if vcov in (None, "CR1"):
-                cluster = unit
+                cluster, c_cl = unit, c_unit
                 notes.append(
                     f"units of {unit!r} have up to {up.max_rows_per_unit} rows: standard errors "
                     f"are clustered on {unit!r}"
@@ -162,8 +207,9 @@ def factorial(
 
     # -- coefficients, covariance, effects and the Shapley split ----------------------------------
     theta, v_theta, df, n_clusters, vcov_type = _fit(
-        table, st, info, vcov_type, outcome, covariate, cluster, facs, notes
+        table, st, info, vcov_type, c_out, c_cov, c_cl, c_facs, notes
     )
+    notes = [roles.to_user(n) for n in notes]
     cell_map = ols.cell_map(st)
     l_eff = contrast_matrix(info.terms, info.cells) @ cell_map
     eff = l_eff @ theta
@@ -211,7 +257,7 @@ def factorial(
 
     provenance = Provenance(
         design="factorial",
-        data=fingerprint(table, n_rows=st.n_total),
+        data=fingerprint(roles.source, n_rows=st.n_total),
         options={
             "outcome": outcome,
             "factors": list(facs),
