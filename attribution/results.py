@@ -90,6 +90,17 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def now() -> _dt.datetime:
+    """The time stamped on results and reports: UTC now, or ``SOURCE_DATE_EPOCH`` when set (the
+    reproducible-builds convention), so a rerun can write byte-identical files."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip().isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC)
+    return _dt.datetime.now(_dt.UTC)
+
+
 @dataclass(frozen=True)
 class DataFingerprint:
     """What data an estimate was computed from: enough to tell two runs apart."""
@@ -114,9 +125,7 @@ class Provenance:
     options: Mapping[str, Any]
     seed: int | None = None
     versions: Mapping[str, str] = field(default_factory=library_versions)
-    created_at: str = field(
-        default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    )
+    created_at: str = field(default_factory=lambda: now().isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
         return {

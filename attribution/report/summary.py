@@ -8,7 +8,6 @@ per-component contributions that add up to the headline), `checks`, `baseline`, 
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import warnings
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from attribution.errors import OptionError
-from attribution.results import Check, Result, to_jsonable
+from attribution.results import Check, Result, now, to_jsonable
 
 __all__ = [
     "factorial_summary",
@@ -298,7 +297,7 @@ def result_summary(
     data = prov.data
     out: dict[str, Any] = {
         "title": title,
-        "date": _dt.date.today().isoformat(),
+        "date": now().date().isoformat(),
         "design": result.design,
         "description": result.description,
         "level": level,

@@ -93,3 +93,52 @@ def test_demo_estimates_cover_the_simulator_truth(demo_dir: Path) -> None:
 def test_unknown_template_is_a_typed_error() -> None:
     with pytest.raises(ReportError, match="factorial_report"):
         notebook_template("no_such_report")
+
+
+# ------------------------------------------------------------------------------------------------
+# nothing lost, reruns identical (hardening classes 7 and 8)
+# ------------------------------------------------------------------------------------------------
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--n-users", "0"], ["--n-users", "-5"], ["--seed", "-1"]],
+)
+def test_a_bad_argument_after_a_good_demo_touches_nothing(demo_dir: Path, args, capsys) -> None:
+    before = _snapshot(demo_dir)
+    assert main(["demo", "--out", str(demo_dir), "--quiet", *args]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "OptionError" in err
+    assert _snapshot(demo_dir) == before
+
+
+def test_a_failed_run_leaves_the_earlier_report(demo_dir: Path, monkeypatch, capsys) -> None:
+    import attribution.report.demo as demo
+
+    def broken(*args, **kwargs):
+        raise ReportError("the notebook failed (simulated)")
+
+    before = _snapshot(demo_dir)
+    monkeypatch.setattr(demo, "execute_notebook", broken)
+    code = main(["demo", "--out", str(demo_dir), "--n-users", "2000", "--seed", "3", "--quiet"])
+    assert code == 1 and "simulated" in capsys.readouterr().err
+    assert _snapshot(demo_dir) == before
+    assert not [p for p in demo_dir.parent.iterdir() if p.name.startswith(f".{demo_dir.name}.")]
+
+
+def test_reruns_write_byte_identical_results(tmp_path: Path, monkeypatch) -> None:
+    """Same call twice (with SOURCE_DATE_EPOCH fixing the timestamps): identical results.json."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    out = {}
+    target = tmp_path / "study"
+    for run in ("a", "b"):
+        args = ["demo", "--out", str(target), "--n-users", "4000", "--seed", "9", "--quiet"]
+        assert main(args) == 0
+        out[run] = (target / "results.json").read_bytes()
+        assert b'"created_at": "2026-01-01T00:00:00+00:00"' in out[run]
+        assert b".tmp" not in out[run], "no temporary paths inside"
+    assert out["a"] == out["b"]
