@@ -20,7 +20,8 @@ by design (synthdid's tolerance), which is what the SDID reference numbers need.
 **Exact least squares by Wolfe's (1976) nearest-point algorithm** (ADH synthetic control and the
 conformal refits): ``min ||A x − b||²`` on the simplex is the point of the convex hull of the
 columns of A − b nearest the origin; Wolfe's active-set method finds it exactly in finitely many
-steps. WOLFE_FORMS below says why it comes in a point form and a Gram form.
+steps. It runs in one form, on the Gram matrix of the points (why: the comment above
+`min_norm_point_gram`, measured by ``benchmarks/bench_wolfe_forms.py``).
 """
 
 from __future__ import annotations
@@ -197,109 +198,35 @@ def simplex_weights(
 
 # ----------------------------------------------------------------------------------------------
 # Wolfe's min-norm-point algorithm (exact least squares on the simplex)
+#
+# One solver, in Gram form. Until issue 7 the package had two: this one for the ADH V search and a
+# point form (affine steps by least squares on the d × s points themselves) for the conformal
+# refits and simplex_least_squares. benchmarks/bench_wolfe_forms.py measured both on Prop 99
+# (2 shared cores, load ≈ 5; times vary ±2× with the load, the ratios much less):
+# - V search (fit + 38 in-space placebos, 11,700 inner solves along random walks of v around each
+#   fitted v): Gram form warm-started from the previous corral 0.07–0.17 s, from scratch 0.10–0.27 s,
+#   point form 0.57–1.75 s (8–10× slower: it rebuilds the (k + T0) × J point matrix and cannot
+#   warm-start). Both stop within Wolfe's tolerance: objective excess over the better of the two
+#   ≤ 2.7e-13 (Gram) and ≤ 2.4e-13 (point) of the largest squared column norm. (The inner problem is
+#   nearly flat — the tie-break term weighs 1e-8 — so in ~8% of these solves the two forms, and
+#   equally the warm and cold Gram starts, stop at W's whose pre-period MSPE differ by more than
+#   1e-6; that is the problem, not the form.)
+# - conformal refits (California vs 38 donors, 81-point θ grids: 1,053 problems of 20 × 38 and
+#   31 × 38): Gram form (Gram matrix by loops, cold start) 0.01–0.04 s, point form 0.03–0.13 s;
+#   objective excess ≤ 1.2e-15 (Gram) and ≤ 1.3e-15 (point) relative, weights within 4.2e-13,
+#   all 1,053 moving-block p-values identical. End to end, conformal_arrays on Prop 99 went from
+#   0.089 s to 0.038 s CPU.
+# - ill-conditioning (treated unit 1e2…1e6 × the donors' spread outside their affine span, the
+#   Gram form's worst case as it squares the condition number): both lose accuracy at the same
+#   rate, the point form ≈ 2–3× less error (e.g. 4e-8 vs 1e-7 in the weights at 1e5×).
+# Switching moved Prop 99's conformal interval ends by ≤ 1.4e-13 and conformal gap estimates from a
+# table by ≤ 3.7e-13 (rounding; every p-value identical), and no reference number.
 # ----------------------------------------------------------------------------------------------
 
 # Tolerances of Wolfe's algorithm (his Z1, Z3): optimality relative to the largest squared norm,
 # and the positivity threshold for barycentric coordinates.
 _TOL_OPT = 1e-12
 _TOL_POS = 1e-10
-
-
-@njit(cache=True)
-def _affine_min(P: np.ndarray, S: np.ndarray, s: int) -> np.ndarray:
-    """Barycentric coordinates of the point of minimum norm in the affine hull of P[:, S[:s]]."""
-    out = np.empty(s)
-    if s == 1:
-        out[0] = 1.0
-        return out
-    d = P.shape[0]
-    Q = np.empty((d, s - 1))
-    p0 = P[:, S[0]]
-    for i in range(1, s):
-        Q[:, i - 1] = P[:, S[i]] - p0
-    c = np.linalg.lstsq(Q, -p0)[0]
-    out[0] = 1.0 - c.sum()
-    out[1:] = c
-    return out
-
-
-@njit(cache=True)
-def min_norm_point(P: np.ndarray) -> np.ndarray:
-    """Weights λ on the simplex minimising ||P λ||² (Wolfe 1976, Math. Programming 11:128–149).
-
-    P is d × J (one column per point). Returns λ (J,), exact up to floating-point tolerance.
-    """
-    d, J = P.shape
-    norms = np.empty(J)
-    for j in range(J):
-        acc = 0.0
-        for i in range(d):
-            acc += P[i, j] * P[i, j]
-        norms[j] = acc
-    scale = max(norms.max(), 1e-300)
-    S = np.empty(J + 1, dtype=np.int64)
-    lam = np.empty(J + 1)
-    j0 = int(np.argmin(norms))
-    S[0] = j0
-    lam[0] = 1.0
-    s = 1
-    x = P[:, j0].copy()
-    for _major in range(50 * (J + d) + 100):
-        g = P.T @ x
-        j = int(np.argmin(g))
-        xx = x @ x
-        if xx - g[j] <= _TOL_OPT * scale:
-            break
-        present = False
-        for i in range(s):
-            if S[i] == j:
-                present = True
-        if present or s > J:
-            break  # numerical stall: the best point is already in the corral
-        S[s] = j
-        lam[s] = 0.0
-        s += 1
-        for _minor in range(s + 2):
-            alpha = _affine_min(P, S, s)
-            if alpha.min() > _TOL_POS:
-                lam[:s] = alpha
-                break
-            theta = 1.0
-            for i in range(s):
-                if alpha[i] <= _TOL_POS:
-                    den = lam[i] - alpha[i]
-                    if den > 0.0:
-                        t = lam[i] / den
-                        if t < theta:
-                            theta = t
-            for i in range(s):
-                lam[i] = (1.0 - theta) * lam[i] + theta * alpha[i]
-            # drop the points whose weight reached zero (at least one does)
-            k = 0
-            imin = 0
-            for i in range(s):
-                if lam[i] < lam[imin]:
-                    imin = i
-            for i in range(s):
-                if lam[i] > _TOL_POS and i != imin:
-                    S[k] = S[i]
-                    lam[k] = lam[i]
-                    k += 1
-            if k == 0:  # keep the heaviest point rather than an empty corral
-                S[0] = S[int(np.argmax(lam[:s]))]
-                lam[0] = 1.0
-                k = 1
-            s = k
-            tot = lam[:s].sum()
-            lam[:s] /= tot
-        x = np.zeros(d)
-        for i in range(s):
-            x += lam[i] * P[:, S[i]]
-    w = np.zeros(J)
-    for i in range(s):
-        w[S[i]] = lam[i]
-    tot = w.sum()
-    return w / tot
 
 
 @njit(cache=True)
@@ -446,6 +373,27 @@ def min_norm_point_gram(G: np.ndarray, S: np.ndarray, s0: int) -> tuple[np.ndarr
     for i in range(s):
         w[S[i]] = lam[i]
     return w / w.sum(), s
+
+
+@njit(cache=True)
+def min_norm_point(P: np.ndarray) -> np.ndarray:
+    """Weights λ on the simplex minimising ||P λ||² (P is d × J, one column per point).
+
+    The Gram matrix PᵀP is built by plain loops (a J × J product of a small matrix, where a BLAS
+    call costs more in thread start-up than in arithmetic) and solved by `min_norm_point_gram`.
+    """
+    d, J = P.shape
+    G = np.empty((J, J))
+    for a in range(J):
+        for b in range(a, J):
+            acc = 0.0
+            for i in range(d):
+                acc += P[i, a] * P[i, b]
+            G[a, b] = acc
+            G[b, a] = acc
+    S = np.empty(J + 1, dtype=np.int64)
+    w, _ = min_norm_point_gram(G, S, 0)
+    return w
 
 
 def simplex_least_squares(A: np.ndarray, b: np.ndarray) -> np.ndarray:
