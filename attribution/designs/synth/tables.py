@@ -309,7 +309,7 @@ def adh_result(
     ]
     return SyntheticControlResult(
         design=provenance.design,
-        table=pd.DataFrame(rows),
+        table=_with_time_key(rows),
         alpha=alpha,
         provenance=provenance,
         checks=tuple(checks),
@@ -333,6 +333,13 @@ def adh_result(
         placebo_gaps=placebo_gaps,
         problem=problem,
     )
+
+
+def _with_time_key(rows: list[dict]) -> pd.DataFrame:
+    """The tidy table with `time` kept as the periods themselves (object: None on summary rows)."""
+    table = pd.DataFrame(rows)
+    table["time"] = pd.Series([r["time"] for r in rows], dtype=object)
+    return table
 
 
 def _hull_check(treated_unit: Any, outside: Sequence[str]) -> Check:
@@ -435,7 +442,7 @@ def conformal_result(
     how = f" ({permutation.replace('_', '-')} permutations, q = {q:g})"
     return ConformalResult(
         design=provenance.design,
-        table=pd.DataFrame(rows),
+        table=_with_time_key(rows),
         alpha=alpha,
         provenance=provenance,
         checks=(_sharp_null_check(res.sharp_null_p_value, alpha, note="", how=how),),
