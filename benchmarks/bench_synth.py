@@ -19,7 +19,7 @@ def _sdid_placebo(n_units: int, n_periods: int, n_reps: int) -> tuple[float, flo
     import time
 
     from attribution import simulate
-    from attribution.designs.synth.estimator import fit
+    from attribution.designs.synth import fit
 
     sim = simulate.single_market_launch(
         n_units=n_units, n_periods=n_periods, treated=10, start_period=31, seed=1
@@ -64,7 +64,7 @@ def _adh_placebo() -> tuple[float, float, float]:
     (p-value, average post gap, CPU seconds)."""
     import time
 
-    from attribution.designs.synth.adh import synthetic_control
+    from attribution.designs.synth import synthetic_control
     from tests.reference.synth.prop99 import load_long
 
     df = load_long()

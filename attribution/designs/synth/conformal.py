@@ -21,28 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numba import njit
 
 from attribution import config
-from attribution.data.engine import as_table, fingerprint
-from attribution.designs.synth.adh import (
-    SyntheticControlResult,
-    _min_norm_point,
-    build_problem,
-)
-from attribution.designs.synth.panel import prepare_panel
+from attribution.designs.synth.request import check_conformal_options, replications
+from attribution.designs.synth.solvers import min_norm_point
 from attribution.errors import AttributionWarning, DesignError, OptionError
-from attribution.options import Permutation, check_alpha, check_option
-from attribution.results import Provenance, Result
+from attribution.options import Permutation, check_alpha
 
 __all__ = [
     "ConformalArrays",
-    "ConformalResult",
     "Permutation",
     "conformal_arrays",
-    "conformal_interval",
     "conformal_p_value",
+    "pre_period_gaps",
 ]
 
 
@@ -84,7 +76,7 @@ def _p_values(
         for t in range(T):
             for j in range(J):
                 A[t, j] = Y0[t, j] - yy[t]
-        w = _min_norm_point(A)
+        w = min_norm_point(A)
         u = yy - Y0 @ w
         s0 = _stat(u[T - n_post :], q)
         count = 0
@@ -103,11 +95,12 @@ def _p_values(
 # ----------------------------------------------------------------------------------------------
 
 
-def _permutations(T: int, kind: str, n_permutations: int | None, seed: int | None) -> np.ndarray:
+def _permutations(T: int, kind: str, n_reps: int | None, seed: int | None) -> np.ndarray:
+    """The T cyclic shifts (moving block), or the identity and n_reps − 1 random permutations."""
     if kind == "moving_block":
         base = np.arange(T)
         return np.stack([np.roll(base, -j) for j in range(T)]).astype(np.int64)
-    n = n_permutations or config.get().n_boot
+    n = n_reps or config.get().n_boot
     rng = np.random.default_rng(config.get().seed if seed is None else seed)
     perms = np.empty((n, T), dtype=np.int64)
     perms[0] = np.arange(T)
@@ -124,18 +117,21 @@ def conformal_p_value(
     *,
     permutation: Permutation = "moving_block",
     q: float = 1.0,
-    n_permutations: int | None = None,
+    n_reps: int | None = None,
     seed: int | None = None,
+    n_permutations: int | None = None,
 ) -> float:
     """p-value of H0: effect_t = theta_t for every post period t ≥ n_pre (CWZ 2021, Algorithm 1).
 
-    y1: (T,) treated outcomes; Y0: (J, T) donor outcomes (one row per donor).
+    y1: (T,) treated outcomes; Y0: (J, T) donor outcomes (one row per donor). `n_reps`: random
+    permutations with ``permutation="iid"`` (`n_permutations` is its deprecated name).
     """
+    n_reps = replications(n_reps, n_permutations)
     y1 = np.asarray(y1, dtype=float)
     Y0 = np.asarray(Y0, dtype=float)
     T = len(y1)
     theta = np.broadcast_to(np.asarray(theta, dtype=float), (T - n_pre,))
-    perms = _permutations(T, permutation, n_permutations, seed)
+    perms = _permutations(T, permutation, n_reps, seed)
     return float(
         _p_values(y1, np.ascontiguousarray(Y0.T), theta[None, :].copy(), perms, float(q))[0]
     )
@@ -220,19 +216,20 @@ def conformal_arrays(
     grid: np.ndarray | None = None,
     permutation: Permutation = "moving_block",
     q: float = 1.0,
-    n_permutations: int | None = None,
+    n_reps: int | None = None,
     seed: int | None = None,
     n_grid: int = 81,
+    n_permutations: int | None = None,
 ) -> ConformalArrays:
     """Conformal inference on arrays: y1 (T,), Y0 (J, T), treatment from column `n_pre` on.
 
     `centre` (one value per post period) centres the default grids; by default the gaps of the
-    outcome-only synthetic control fitted on the pre-period.
+    outcome-only synthetic control fitted on the pre-period. `n_reps`: random permutations with
+    ``permutation="iid"`` (`n_permutations` is its deprecated name).
     """
     check_alpha(alpha)
-    check_option("permutation", permutation, Permutation)
-    if not (q == np.inf or q >= 1):
-        raise OptionError(f"q must be ≥ 1 or inf, got {q!r}")
+    check_conformal_options(permutation, q)
+    n_reps = replications(n_reps, n_permutations)
     y1 = np.asarray(y1, dtype=float)
     Y0 = np.asarray(Y0, dtype=float)
     T = len(y1)
@@ -240,7 +237,7 @@ def conformal_arrays(
     if n_pre < 1 or n_post < 1:
         raise DesignError("conformal inference needs at least one pre- and one post-period")
     Y0T = np.ascontiguousarray(Y0.T)
-    w_pre = _min_norm_point(np.ascontiguousarray(Y0T[:n_pre] - y1[:n_pre, None]))
+    w_pre = min_norm_point(np.ascontiguousarray(Y0T[:n_pre] - y1[:n_pre, None]))
     resid_pre = y1[:n_pre] - Y0T[:n_pre] @ w_pre
     sigma = float(np.sqrt(np.mean(resid_pre**2)))
     scale = float(np.abs(y1).mean()) + 1e-12
@@ -263,7 +260,7 @@ def conformal_arrays(
     p_zero = np.empty(n_post)
     curves = []
     pre_idx = np.arange(n_pre)
-    perms1 = _permutations(n_pre + 1, permutation, n_permutations, seed)
+    perms1 = _permutations(n_pre + 1, permutation, n_reps, seed)
     for k in range(n_post):
         cols = np.r_[pre_idx, n_pre + k]
         yk = np.ascontiguousarray(y1[cols])
@@ -276,7 +273,7 @@ def conformal_arrays(
         low[k], high[k] = lo, hi
         p_zero[k] = pfun(np.array([0.0]))[0]
         curves.append((g, p))
-    perms = _permutations(T, permutation, n_permutations, seed)
+    perms = _permutations(T, permutation, n_reps, seed)
 
     def pconst(th: np.ndarray) -> np.ndarray:
         thetas = np.repeat(np.asarray(th, dtype=float)[:, None], n_post, axis=1)
@@ -295,147 +292,8 @@ def conformal_arrays(
     )
 
 
-# ----------------------------------------------------------------------------------------------
-# public entry point
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConformalResult(Result):
-    """Per-period conformal confidence sets for the gaps of a synthetic control (CWZ 2021).
-
-    `table`: one row per post period (term ``"gap <period>"``; p_value tests θ_t = 0) and a row
-    ``"constant effect"`` whose interval inverts the joint test of a common effect.
-    """
-
-    sharp_null_p_value: float
-    permutation: str
-    q: float
-    treated_unit: Any
-
-
-def conformal_interval(
-    source: SyntheticControlResult | Any,
-    *,
-    alpha: float | None = None,
-    grid: np.ndarray | None = None,
-    permutation: Permutation = "moving_block",
-    q: float = 1.0,
-    n_permutations: int | None = None,
-    seed: int | None = None,
-    outcome: str | None = None,
-    unit: str | None = None,
-    time: str | None = None,
-    treated_unit: Any = None,
-    treatment_start: Any = None,
-) -> ConformalResult:
-    """Conformal confidence sets and p-values for a synthetic control's effect path.
-
-    `source` is a `SyntheticControlResult` (its data and gaps are re-used) or a long panel table,
-    then with `outcome`, `unit`, `time`, `treated_unit` and `treatment_start`. `grid`: candidate
-    effects to test (default: an adaptive grid around each gap, refined by bisection).
-    `permutation`: "moving_block" (cyclic shifts; deterministic) or "iid" (`n_permutations` random
-    permutations drawn with `seed`).
-    """
-    alpha = check_alpha(config.get().alpha if alpha is None else alpha)
-    check_option("permutation", permutation, Permutation)
-    if isinstance(source, SyntheticControlResult):
-        problem = source.problem
-        y1 = problem.Y[problem.treated]
-        Y0 = problem.Y[problem.pool]
-        n_pre = problem.n_pre
-        centre = source.gaps.to_numpy()[n_pre:]
-        times = problem.times
-        tu = source.treated_unit
-        data_fp = source.provenance.data
-    else:
-        needed = {
-            "outcome": outcome,
-            "unit": unit,
-            "time": time,
-            "treated_unit": treated_unit,
-            "treatment_start": treatment_start,
-        }
-        missing = [k for k, v in needed.items() if v is None]
-        if missing:
-            raise OptionError(
-                f"conformal_interval on a table needs {missing}",
-                fix="pass them, or pass a SyntheticControlResult",
-            )
-        table = as_table(source)
-        panel = prepare_panel(table, outcome=outcome, unit=unit, time=time)
-        problem = build_problem(
-            panel,
-            treated_unit=treated_unit,
-            treatment_start=treatment_start,
-            predictors=[],
-            special_predictors=[],
-            pre_period=None,
-            optimize_v=False,
-        )
-        y1 = problem.Y[problem.treated]
-        Y0 = problem.Y[problem.pool]
-        n_pre = problem.n_pre
-        centre = None
-        times = problem.times
-        tu = treated_unit
-        data_fp = fingerprint(table, n_rows=panel.n_rows)
-    res = conformal_arrays(
-        y1,
-        Y0,
-        n_pre,
-        alpha=alpha,
-        centre=centre,
-        grid=grid,
-        permutation=permutation,
-        q=q,
-        n_permutations=n_permutations,
-        seed=seed,
-    )
-    if centre is None:
-        w = _min_norm_point(np.ascontiguousarray(Y0.T[:n_pre] - y1[:n_pre, None]))
-        centre = y1[n_pre:] - Y0.T[n_pre:] @ w
-    rows = [
-        {
-            "term": f"gap {times[n_pre + k]}",
-            "estimate": float(centre[k]),
-            "std_error": np.nan,
-            "conf_low": res.low[k],
-            "conf_high": res.high[k],
-            "p_value": res.p_zero[k],
-            "time": times[n_pre + k],
-        }
-        for k in range(len(centre))
-    ]
-    rows.append(
-        {
-            "term": "constant effect",
-            "estimate": float(np.mean(centre)),
-            "std_error": np.nan,
-            "conf_low": res.average_low,
-            "conf_high": res.average_high,
-            "p_value": res.sharp_null_p_value,
-            "time": None,
-        }
-    )
-    prov = Provenance(
-        design="synthetic control, conformal inference (CWZ 2021)",
-        data=data_fp,
-        options={
-            "permutation": permutation,
-            "q": q,
-            "n_permutations": n_permutations,
-            "grid": None if grid is None else f"{len(np.asarray(grid))} points",
-        },
-        seed=seed,
-    )
-    return ConformalResult(
-        design="synthetic control, conformal inference (CWZ 2021)",
-        table=pd.DataFrame(rows),
-        alpha=alpha,
-        provenance=prov,
-        sharp_null_p_value=res.sharp_null_p_value,
-        permutation=permutation,
-        q=float(q),
-        treated_unit=tu,
-    )
+def pre_period_gaps(y1: np.ndarray, Y0: np.ndarray, n_pre: int) -> np.ndarray:
+    """Post-period gaps of the outcome-only synthetic control fitted on the pre-period (exact
+    simplex least squares): the point estimates beside conformal sets computed from a table."""
+    w = min_norm_point(np.ascontiguousarray(Y0.T[:n_pre] - y1[:n_pre, None]))
+    return y1[n_pre:] - Y0.T[n_pre:] @ w

@@ -1,7 +1,10 @@
-"""Plots for synthetic controls: trajectory, gap over placebo gaps, weights, leave-one-out.
+"""Plots for synthetic controls: trajectory, gap over placebo gaps, weights, leave-one-out, and the
+SDID trajectory with its time weights.
 
-Each function takes either a fitted `SyntheticControlResult` or plain arrays / Series, so other
-synthetic designs (SDID) can reuse them. They return a matplotlib Figure and never show it.
+Each function takes either a fitted `SyntheticControlResult` (read through its attributes only) or
+plain arrays / Series / frames, so any synthetic design can reuse them; results are imported for
+type hints only, so `results` can import this module without a cycle. They return a matplotlib
+Figure and never show it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from attribution.designs.synth.adh import leave_one_out_paths
 from attribution.errors import OptionError
 from attribution.report.plotting import new_axes
 
@@ -18,9 +22,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from attribution.designs.synth.adh import SyntheticControlResult
+    from attribution.designs.synth.results import SyntheticControlResult
 
-__all__ = ["gap_plot", "leave_one_out_plot", "trajectory_plot", "weights_plot"]
+__all__ = [
+    "gap_plot",
+    "leave_one_out_plot",
+    "synthdid_plot",
+    "top_weights_plot",
+    "trajectory_plot",
+    "weights_plot",
+]
 
 
 def trajectory_plot(
@@ -132,11 +143,10 @@ def leave_one_out_plot(
 ) -> Figure:
     """Treated and synthetic paths with the leave-one-out synthetic paths overlaid (ADH 2015, Fig. 5).
 
-    `loo` is `adh.leave_one_out(result)`; computed when not given (one re-fit per weighted donor).
+    `loo` is `attribution.synth.leave_one_out(result)`; computed when not given (one re-fit per
+    weighted donor).
     """
-    from attribution.designs.synth.adh import leave_one_out
-
-    frame = leave_one_out(result) if loo is None else loo
+    frame = leave_one_out_paths(result.problem, result.unit_weights) if loo is None else loo
     fig, ax = new_axes(ax)
     for i, (_, part) in enumerate(frame.groupby("dropped", sort=False)):
         ax.plot(
@@ -148,6 +158,51 @@ def leave_one_out_plot(
         )
     trajectory_plot(result, ax=ax)
     ax.set_title("leave-one-out synthetic controls")
+    return fig
+
+
+def synthdid_plot(
+    trajectories: pd.DataFrame,
+    *,
+    method: str,
+    estimate: float,
+    std_error: float,
+    time_name: Any = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Treated vs synthetic trajectory of an SDID / SC / DiD fit; bars show the time weights λ.
+
+    `trajectories` is `SynthResult.trajectories()` (treated, synthetic, time_weight, post).
+    """
+    fig, ax = new_axes(ax, width=7.0, height=4.2)
+    tr = trajectories
+    x = np.asarray(tr.index)
+    ax.plot(x, tr["treated"], color="C3", lw=1.8, label="treated")
+    ax.plot(x, tr["synthetic"], color="C0", lw=1.6, ls="--", label=f"synthetic ({method})")
+    first_post = x[tr["post"].to_numpy()][0]
+    ax.axvline(first_post, color="grey", lw=0.8, ls=":")
+    lam = tr["time_weight"].to_numpy()
+    if lam.max() > 0 and method == "sdid":
+        lo, hi = ax.get_ylim()
+        height = 0.25 * (hi - lo) * lam / lam.max()
+        ax.bar(x, height, bottom=lo, color="C2", alpha=0.35, width=0.8, label="time weight λ")
+        ax.set_ylim(lo, hi)
+    ax.set_xlabel(time_name or "time")
+    ax.set_title(f"{method.upper()}: ATT {estimate:.3g} (SE {std_error:.3g})")
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def top_weights_plot(
+    weights: pd.Series, *, method: str, top: int = 20, ax: Axes | None = None
+) -> Figure:
+    """Horizontal bars of the `top` largest positive unit weights ω, largest on top."""
+    w = weights[weights > 0].sort_values(ascending=False).head(top)
+    fig, ax = new_axes(ax, width=6.0, height=0.25 * max(len(w), 4) + 1.0)
+    ax.barh(np.arange(len(w))[::-1], w.to_numpy(), color="C0")
+    ax.set_yticks(np.arange(len(w))[::-1], [str(u) for u in w.index])
+    ax.set_xlabel("unit weight ω")
+    ax.set_title(f"{method.upper()} donor weights (top {len(w)})")
     return fig
 
 

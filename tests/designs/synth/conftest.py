@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attribution.designs.synth.adh import SyntheticControlResult, synthetic_control
+from attribution.designs.synth import SyntheticControlResult, synthetic_control
 from tests.reference.synth.prop99 import load_long
 
 LAGS3 = [("packs", [1975], "mean"), ("packs", [1980], "mean"), ("packs", [1988], "mean")]

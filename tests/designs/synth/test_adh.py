@@ -13,11 +13,8 @@ import pytest
 from scipy.optimize import minimize
 
 from attribution import simulate
-from attribution.designs.synth.adh import (
-    leave_one_out,
-    simplex_least_squares,
-    synthetic_control,
-)
+from attribution.designs.synth import leave_one_out, synthetic_control
+from attribution.designs.synth.solvers import simplex_least_squares
 from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
 from tests.designs.synth.conftest import LAGS3, prop99_fit
 from tests.reference.synth.prop99 import load_long
@@ -104,12 +101,12 @@ def test_prop99_v_is_near_global_optimum(prop99):
     """The nested search over V is local (Nelder–Mead from several starts); on the three-predictor
     Prop 99 spec a dense grid over the V simplex (step 1/40, 861 points, plus the vertices) finds
     nothing better than our V."""
-    from attribution.designs.synth import adh
+    from attribution.designs.synth import v_search
 
     p = prop99.problem
     pool = p.pool
     idx = np.r_[p.treated, pool]
-    xs, _ = adh._standardise(np.ascontiguousarray(p.X[:, idx]))
+    xs, _ = v_search.standardise(np.ascontiguousarray(p.X[:, idx]))
     D = np.ascontiguousarray(xs[:, 1:] - xs[:, [0]])
     Z = p.Y[:, p.window].T
     Zd = np.ascontiguousarray(Z[:, pool] - Z[:, [p.treated]])
@@ -122,7 +119,7 @@ def test_prop99_v_is_near_global_optimum(prop99):
         for j in range(n + 1 - i):
             v = np.array([i, j, n - i - j], dtype=float) / n
             state = np.zeros(1, dtype=np.int64)
-            best = min(best, adh._mspe(Zd, adh._weights_for_v(D, v, Gt, S, state)))
+            best = min(best, v_search.mspe(Zd, v_search.weights_for_v(D, v, Gt, S, state)))
     assert prop99.pre_rmspe**2 <= best + 1e-9
 
 
@@ -202,7 +199,7 @@ def test_prop99_placebo_rank(prop99):
 def test_prop99_result_views(prop99):
     t = prop99.tidy()
     assert {"term", "estimate", "std_error", "conf_low", "conf_high", "p_value"} <= set(t.columns)
-    assert t.iloc[0]["term"] == "average post gap" and len(t) == 1 + 12
+    assert t.iloc[0]["term"] == "ATT" and len(t) == 1 + 12
     assert t.iloc[0]["estimate"] == pytest.approx(prop99.gaps.loc[1989:].mean())
     bal = prop99.balance
     assert list(bal["predictor"]) == ["packs (1975)", "packs (1980)", "packs (1988)"]

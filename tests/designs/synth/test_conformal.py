@@ -11,13 +11,9 @@ import pandas as pd
 import pytest
 
 from attribution import simulate
-from attribution.designs.synth.adh import simplex_least_squares, synthetic_control
-from attribution.designs.synth.conformal import (
-    ConformalResult,
-    conformal_arrays,
-    conformal_interval,
-    conformal_p_value,
-)
+from attribution.designs.synth import ConformalResult, conformal_interval, synthetic_control
+from attribution.designs.synth.conformal import conformal_arrays, conformal_p_value
+from attribution.designs.synth.solvers import simplex_least_squares
 from attribution.errors import AttributionWarning, DesignError, OptionError
 from tests.reference.synth.prop99 import load_long
 
@@ -62,8 +58,8 @@ def test_p_value_matches_direct_implementation(seed, q):
 
 def test_iid_permutations_seeded():
     y1, Y0, n_pre, _eff, _ = panel(1)
-    a = conformal_p_value(y1, Y0, n_pre, 0.0, permutation="iid", n_permutations=200, seed=5)
-    b = conformal_p_value(y1, Y0, n_pre, 0.0, permutation="iid", n_permutations=200, seed=5)
+    a = conformal_p_value(y1, Y0, n_pre, 0.0, permutation="iid", n_reps=200, seed=5)
+    b = conformal_p_value(y1, Y0, n_pre, 0.0, permutation="iid", n_reps=200, seed=5)
     assert a == b
     rng = np.random.default_rng(5)
     T = len(y1)
@@ -124,7 +120,7 @@ def test_prop99_intervals():
         )
     t = r.tidy().set_index("term")
     assert r.sharp_null_p_value == pytest.approx(3 / 31)
-    later = t.loc[[f"gap {y}" for y in range(1991, 2001)]]
+    later = t.loc[[f"gap(t={y})" for y in range(1991, 2001)]]
     assert (later["conf_high"] < 0).all()
     np.testing.assert_allclose(later["p_value"], 1 / 20)
     assert (t["conf_low"].iloc[1:] <= t["estimate"].iloc[1:]).all()
@@ -133,7 +129,8 @@ def test_prop99_intervals():
     assert isinstance(c, ConformalResult)
     ct = c.tidy().set_index("term")
     np.testing.assert_allclose(
-        ct.loc["gap 1995", ["conf_low", "conf_high"]], t.loc["gap 1995", ["conf_low", "conf_high"]]
+        ct.loc["gap(t=1995)", ["conf_low", "conf_high"]],
+        t.loc["gap(t=1995)", ["conf_low", "conf_high"]],
     )
     assert ct.loc["constant effect", "p_value"] == pytest.approx(3 / 31)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from attribution.designs.synth.estimator import fit
+from attribution.designs.synth import fit
 from attribution.errors import DataError, DesignError, OptionError
 from attribution.results import TIDY_COLUMNS
 from tests.designs.synth.test_sdid_sim import factor_panel
@@ -47,7 +47,7 @@ def test_result_contents(block):
     assert res.time_weights.sum() == pytest.approx(1.0)
     assert len(res.unit_weights) == 16 and len(res.time_weights) == 8
     c = res.cohorts.iloc[0]
-    assert (c["cohort"], c["n_treated"], c["n_post"], c["weight"]) == (9, 4, 4, 1.0)
+    assert (c["group"], c["n_treated"], c["n_post"], c["weight"]) == (9, 4, 4, 1.0)
     assert c["estimate"] == pytest.approx(res.estimate)
     d = res.diagnostics
     assert d["n_treated_units"] == 4 and d["n_never_treated"] == 16 and d["n_cohorts"] == 1
@@ -217,7 +217,7 @@ def test_date_time_and_integer_units(block):
     res = fit(df, **ARGS, se_method=None)
     ref = fit(block, **ARGS, se_method=None)
     assert res.estimate == pytest.approx(ref.estimate, abs=1e-12)
-    assert res.cohorts.loc[0, "cohort"] == pd.Timestamp("2026-01-05") + pd.Timedelta(days=56)
+    assert res.cohorts.loc[0, "group"] == pd.Timestamp("2026-01-05") + pd.Timedelta(days=56)
     assert res.time_weights.index[0] == pd.Timestamp("2026-01-05")
     assert res.unit_weights.index.dtype == np.int64
     res.to_dict()  # JSON-safe with timestamps

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.synth.panel import check_treatment, prepare_panel
+from attribution.designs.synth.panel import prepare_panel
+from attribution.designs.synth.request import check_treatment
 from attribution.errors import DataError, DesignError
 from tests.reference.synth.prop99 import load_long
 

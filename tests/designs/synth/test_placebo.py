@@ -9,14 +9,8 @@ import pandas as pd
 import pytest
 
 from attribution import simulate
-from attribution.designs.synth.adh import synthetic_control
-from attribution.designs.synth.placebo import (
-    in_space_placebo,
-    in_time_placebo,
-    permutation_p_value,
-    placebo_gaps,
-    placebo_table,
-)
+from attribution.designs.synth import in_space_placebo, in_time_placebo, synthetic_control
+from attribution.designs.synth.placebo import permutation_p_value, placebo_gaps, placebo_table
 from attribution.errors import AttributionWarning, DesignError, OptionError
 from tests.designs.synth.conftest import LAGS3
 from tests.reference.synth.prop99 import load_long

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.synth import plots
-from attribution.designs.synth.adh import leave_one_out
+from attribution.designs.synth import leave_one_out, plots
 from attribution.errors import OptionError
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.synth.estimator import fit
+from attribution.designs.synth import fit
 from attribution.designs.synth.inference import placebo_replicates, replicate_se
 from attribution.designs.synth.panel import prepare_panel
 from attribution.designs.synth.sdid import fit_cohort

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from attribution import simulate
-from attribution.designs.synth.estimator import fit
+from attribution.designs.synth import fit
 from attribution.designs.synth.sdid import estimate_att
 from attribution.errors import OptionError
 
@@ -138,7 +138,8 @@ def test_staggered_fit_equals_per_cohort_block_fits():
     assert res.estimate == pytest.approx(np.average(taus, weights=weights), abs=1e-10)
     assert list(res.cohorts["estimate"]) == pytest.approx(taus, abs=1e-10)
     assert list(res.cohorts["weight"]) == pytest.approx(np.array(weights) / sum(weights))
-    assert list(res.tidy()["term"]) == ["ATT", "ATT[10]", "ATT[13]"]
+    assert list(res.tidy()["term"]) == ["ATT", "ATT(g=10)", "ATT(g=13)"]
+    assert list(res.tidy()["group"]) == [None, 10, 13]
     assert res.time_weights.index[-1] == 12  # pre-periods up to the last cohort's adoption
 
 

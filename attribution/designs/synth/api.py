@@ -1,0 +1,492 @@
+"""The synthetic family's public entry points: thin orchestration, validate → gather → math → result.
+
+- `fit`: SDID (Arkhangelsky et al. 2021) with SC and DiD as comparators, one or many treated units,
+  staggered adoption;
+- `synthetic_control`: Abadie–Diamond–Hainmueller with predictor weights V, with in-space placebo
+  and conformal inference;
+- `conformal_interval`: Chernozhukov–Wüthrich–Zhu intervals for a fitted result or a table;
+- `in_space_placebo`, `in_time_placebo`, `leave_one_out`: ADH's robustness checks.
+
+Requests are checked in `request`, the panel comes out of the engine once (`panel`), the math runs
+on arrays (`sdid`, `inference`, `covariates`, `problem`, `adh`, `placebo`, `conformal`) and
+`tables` assembles the results defined in `results`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attribution import config
+from attribution.data.engine import Data, as_table, fingerprint
+from attribution.designs.synth import inference as inf
+from attribution.designs.synth import placebo as pl
+from attribution.designs.synth import request as rq
+from attribution.designs.synth import tables
+from attribution.designs.synth.adh import diagnose, fit_arrays, leave_one_out_paths, rmspe
+from attribution.designs.synth.conformal import conformal_arrays, pre_period_gaps
+from attribution.designs.synth.covariates import project_covariates
+from attribution.designs.synth.panel import prepare_panel
+from attribution.designs.synth.problem import (
+    SCProblem,
+    SpecialPredictor,
+    as_time,
+    build_problem,
+    truncated_panel,
+)
+from attribution.designs.synth.results import (
+    ConformalResult,
+    SyntheticControlResult,
+    SynthResult,
+)
+from attribution.designs.synth.sdid import estimate_att
+from attribution.options import Permutation, SeMethod, SynthMethod, check_alpha, check_option
+from attribution.results import Provenance
+
+__all__ = [
+    "conformal_interval",
+    "fit",
+    "in_space_placebo",
+    "in_time_placebo",
+    "leave_one_out",
+    "synthetic_control",
+]
+
+
+# -- SDID / SC / DiD --------------------------------------------------------------------------
+
+
+def fit(
+    data: Data,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    method: SynthMethod = "sdid",
+    se_method: SeMethod | None = "placebo",
+    covariates: Sequence[str] | None = None,
+    n_reps: int | None = None,
+    seed: int | None = None,
+    alpha: float | None = None,
+    zeta_omega: float | None = None,
+    zeta_lambda: float | None = None,
+) -> SynthResult:
+    """Average effect on the treated unit-periods by SDID (Arkhangelsky et al. 2021), SC or DiD.
+
+    Parameters
+    ----------
+    data: long panel (pandas DataFrame or Ibis table), one row per (unit, time), balanced.
+    outcome, unit, time, treatment: column names; `treatment` is 0/1 for treated unit-periods
+        (block or staggered adoption; it must never switch off).
+    method: "sdid" (unit and time weights, with intercepts), "sc" (synthdid's sc_estimate: unit
+        weights without intercept, no time weights), "did" (uniform weights).
+    se_method: "placebo" (Algorithm 4; needs more never-treated than treated units),
+        "jackknife" (fixed weights; ≥ 2 treated units per adoption cohort), "bootstrap"
+        (Algorithm 2; ≥ 2 treated units), or None (no standard error).
+    covariates: time-varying covariates, partialled out as in the "projected" approach (Kranz
+        2022; Clarke et al. 2023): β̂ from a two-way fixed-effects regression of the outcome on
+        the covariates over the untreated unit-periods, then the design runs on Y − Xβ̂.
+    n_reps: placebo / bootstrap replications (default `config.n_placebo`).
+    seed: seed for the replications (default `config.seed`).
+    alpha: 1 − confidence level of the normal intervals (default `config.alpha`).
+    zeta_omega, zeta_lambda: override the ridge penalties ζ_ω (default (N_tr·T_post)^{1/4}·σ̂, or
+        10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort.
+    """
+    method = check_option("method", method, SynthMethod)
+    if se_method is not None:
+        se_method = check_option("se_method", se_method, SeMethod)
+    cfg = config.get()
+    alpha = check_alpha(cfg.alpha if alpha is None else alpha)
+    seed = rq.check_seed(cfg.seed if seed is None else seed)
+    n_reps = rq.check_reps(n_reps, se_method, cfg.n_placebo)
+    zeta_omega = rq.check_zeta("zeta_omega", zeta_omega, method, allowed=("sdid", "sc"))
+    zeta_lambda = rq.check_zeta("zeta_lambda", zeta_lambda, method, allowed=("sdid",))
+    rq.check_treatment_name(treatment)
+
+    table = as_table(data)
+    panel = prepare_panel(
+        table, outcome=outcome, unit=unit, time=time, treatment=treatment, covariates=covariates
+    )
+    Y = panel.Y
+    beta = None
+    if panel.X:
+        Y, beta = project_covariates(panel)
+
+    rq.check_pre_periods(panel, method)
+    att, fits, w = estimate_att(
+        Y,
+        panel.cohorts(),
+        np.flatnonzero(panel.donors),
+        method,
+        zeta_omega=zeta_omega,
+        zeta_lambda=zeta_lambda,
+    )
+
+    reps, se, cohort_se = None, math.nan, np.full(len(fits), np.nan)
+    if se_method is not None:
+        rq.check_se_feasible(se_method, fits, panel)
+        se, cohort_se, reps, _ = inf.standard_error(Y, fits, se_method, n_reps=n_reps, seed=seed)
+
+    design = {"sdid": "synth.sdid", "sc": "synth.sc", "did": "synth.did"}[method]
+    prov = Provenance(
+        design=design,
+        data=fingerprint(table, n_rows=panel.n_rows),
+        options={
+            "outcome": outcome,
+            "unit": unit,
+            "time": time,
+            "treatment": treatment,
+            "method": method,
+            "se_method": se_method,
+            "covariates": list(panel.X),
+            "n_reps": n_reps,
+            "zeta_omega": zeta_omega,
+            "zeta_lambda": zeta_lambda,
+        },
+        seed=seed if se_method in ("placebo", "bootstrap") else None,
+    )
+    return tables.sdid_result(
+        panel=panel,
+        Y=Y,
+        fits=fits,
+        weights=w,
+        att=att,
+        se=se,
+        cohort_se=cohort_se,
+        reps=reps,
+        beta=beta,
+        method=method,
+        se_method=se_method,
+        n_reps=n_reps,
+        alpha=alpha,
+        provenance=prov,
+    )
+
+
+# -- ADH synthetic control ----------------------------------------------------------------------
+
+
+def synthetic_control(
+    data: Data,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated_unit: Any,
+    treatment_start: Any,
+    predictors: Sequence[str] | None = None,
+    special_predictors: Sequence[SpecialPredictor] | None = None,
+    pre_period: Sequence[Any] | None = None,
+    optimize_v: bool = True,
+    alpha: float | None = None,
+    placebo: bool = True,
+    conformal: bool = True,
+    seed: int | None = None,
+) -> SyntheticControlResult:
+    """Abadie–Diamond–Hainmueller synthetic control for one treated unit.
+
+    - `predictors`: covariate columns, each averaged over `pre_period`.
+    - `special_predictors`: ``(column, periods, "mean")`` triples as R Synth's
+      ``special.predictors``; `column` may be the outcome (lagged outcomes), `periods` one period or
+      a list. With neither given, every pre-period outcome is a predictor.
+    - `pre_period`: the periods whose outcome MSPE chooses V (Synth's ``time.optimize.ssr``) and over
+      which `predictors` are averaged; default every period before `treatment_start`.
+    - `optimize_v=False` uses equal weights on the standardised predictors.
+    - `placebo`: in-space placebos (every donor in turn, V re-fitted) → RMSPE-ratio p-value.
+    - `conformal`: per-period conformal intervals, the constant-effect interval and the sharp-null
+      p-value (CWZ 2021).
+    - `seed`: only used by randomised conformal permutations; the default ones are deterministic.
+
+    Predictors are divided by their standard deviation across units (as Synth). Where the inner
+    problem has many solutions (the treated unit inside the donors' hull on the predictors), the
+    W with the best pre-period outcome fit is taken.
+    """
+    alpha = check_alpha(config.get().alpha if alpha is None else alpha)
+    rq.check_flags(optimize_v=optimize_v, placebo=placebo, conformal=conformal)
+    seed = rq.check_optional_seed(seed)
+    specials = rq.normalise_specials(special_predictors)
+    preds = rq.normalise_predictors(predictors)
+    covs = list(dict.fromkeys([*preds, *(c for c, _, _ in specials if c != outcome)]))
+    table = as_table(data)
+    panel = prepare_panel(table, outcome=outcome, unit=unit, time=time, covariates=covs or None)
+    problem = build_problem(
+        panel,
+        treated_unit=treated_unit,
+        treatment_start=treatment_start,
+        predictors=preds,
+        special_predictors=specials,
+        pre_period=pre_period,
+        optimize_v=bool(optimize_v),
+    )
+    options = {
+        "outcome": outcome,
+        "unit": unit,
+        "time": time,
+        "treated_unit": treated_unit,
+        "treatment_start": treatment_start,
+        "predictors": preds,
+        "special_predictors": [(c, _jsonable_periods(p), op) for c, p, op in specials],
+        "pre_period": None if pre_period is None else _jsonable_periods(list(pre_period)),
+        "optimize_v": bool(optimize_v),
+        "placebo": bool(placebo),
+        "conformal": bool(conformal),
+    }
+    prov = Provenance(
+        design="synthetic control (ADH)",
+        data=fingerprint(table, n_rows=panel.n_rows),
+        options=options,
+        seed=seed,
+    )
+    return _estimate_problem(
+        problem,
+        alpha=alpha,
+        placebo=bool(placebo),
+        conformal=bool(conformal),
+        seed=seed,
+        provenance=prov,
+        outcome=outcome,
+        treatment_start=as_time(treatment_start, problem.times),
+    )
+
+
+def _jsonable_periods(periods: list) -> list:
+    return [p.item() if isinstance(p, np.generic) else p for p in periods]
+
+
+def _estimate_problem(
+    problem: SCProblem,
+    *,
+    alpha: float,
+    placebo: bool,
+    conformal: bool,
+    seed: int | None,
+    provenance: Provenance,
+    outcome: str,
+    treatment_start: Any,
+) -> SyntheticControlResult:
+    """Fit, diagnose and (optionally) run placebo and conformal inference on a built problem."""
+    fit_ = fit_arrays(problem)
+    y1 = problem.Y[problem.treated]
+    gap = y1 - fit_.synthetic
+    n_pre = problem.n_pre
+    pre, _ = rmspe(gap, n_pre)
+    diagnostics = diagnose(problem, gap, pre)
+
+    gaps = table = p_value = None
+    note = "not run: placebo=False"
+    if placebo and len(problem.pool) >= 2:
+        gaps = pl.placebo_gaps(problem)
+        table, p_value = pl.placebo_table(
+            gaps, gap, n_pre, treated_unit=problem.units[problem.treated]
+        )
+    elif placebo:
+        diagnostics["placebo"] = "skipped: in-space placebos need at least two donors"
+        note = "not run: in-space placebos need at least two donors"
+
+    conf = None
+    if conformal:
+        conf = conformal_arrays(
+            y1, problem.Y[problem.pool], n_pre, alpha=alpha, centre=gap[n_pre:], seed=seed
+        )
+    return tables.adh_result(
+        problem,
+        fit_,
+        alpha=alpha,
+        provenance=provenance,
+        outcome=outcome,
+        treatment_start=treatment_start,
+        diagnostics=diagnostics,
+        placebo_gaps=gaps,
+        placebo_table=table,
+        p_value=p_value,
+        conf=conf,
+        placebo_note=note,
+    )
+
+
+def in_space_placebo(
+    result: SyntheticControlResult, *, max_pre_mspe_ratio: float | None = None
+) -> tuple[pd.DataFrame, float]:
+    """The in-space placebo table and p-value for a fitted result (re-used if already computed).
+
+    `max_pre_mspe_ratio`: drop placebos whose pre-period MSPE exceeds this multiple of the
+    treated unit's before ranking (ADH 2010 use 20, 5 and 2); None keeps all.
+    """
+    problem = result.problem
+    gaps = result.placebo_gaps if result.placebo_gaps is not None else pl.placebo_gaps(problem)
+    treated_gap = (result.treated_path - result.synthetic_path).to_numpy()
+    table, p = pl.placebo_table(gaps, treated_gap, problem.n_pre, treated_unit=result.treated_unit)
+    if max_pre_mspe_ratio is None:
+        return table, p
+    return pl.exclude_poor_fits(table, max_pre_mspe_ratio)
+
+
+def in_time_placebo(
+    result: SyntheticControlResult,
+    *,
+    placebo_start: Any,
+    special_predictors: Sequence[SpecialPredictor] | None = None,
+    pre_period: Sequence[Any] | None = None,
+) -> SyntheticControlResult:
+    """Re-run the design as if treatment had started at `placebo_start` (before the real start).
+
+    Only periods before the real treatment start are used. Predictors averaged over the default
+    window follow the new date; special predictors must be restated with periods before
+    `placebo_start` (pass `special_predictors`), otherwise the call fails rather than silently
+    dropping them. Returns a result whose gaps should be near zero if the design is credible.
+    """
+    problem = result.problem
+    times = problem.times
+    placebo_start = as_time(placebo_start, times)
+    rq.check_placebo_start(times, problem.n_pre, placebo_start)
+    opts = dict(result.provenance.options)
+    specials = rq.normalise_specials(
+        special_predictors
+        if special_predictors is not None
+        else (opts.get("special_predictors") or None)
+    )
+    new = build_problem(
+        truncated_panel(problem, problem.n_pre, outcome=result.outcome),
+        treated_unit=result.treated_unit,
+        treatment_start=placebo_start,
+        predictors=list(opts.get("predictors") or []),
+        special_predictors=specials,
+        pre_period=pre_period,
+        optimize_v=problem.optimize_v,
+    )
+    opts.update(
+        treatment_start=placebo_start,
+        in_time_placebo_of=result.treatment_start,
+        special_predictors=[(c, list(p), op) for c, p, op in specials],
+        pre_period=None if pre_period is None else list(pre_period),
+        placebo=False,
+        conformal=False,
+    )
+    prov = Provenance(
+        design="synthetic control (ADH), in-time placebo",
+        data=result.provenance.data,
+        options=opts,
+        seed=result.provenance.seed,
+    )
+    return _estimate_problem(
+        new,
+        alpha=result.alpha,
+        placebo=False,
+        conformal=False,
+        seed=result.provenance.seed,
+        provenance=prov,
+        outcome=result.outcome,
+        treatment_start=placebo_start,
+    )
+
+
+def leave_one_out(result: SyntheticControlResult, *, min_weight: float = 1e-3) -> pd.DataFrame:
+    """Re-fit dropping, in turn, each donor with weight above `min_weight` (ADH 2015, Section 5).
+
+    Returns a long frame (dropped, time, synthetic, gap): how much the synthetic path depends on
+    any single donor.
+    """
+    return leave_one_out_paths(result.problem, result.unit_weights, min_weight=min_weight)
+
+
+# -- conformal inference --------------------------------------------------------------------------
+
+
+def conformal_interval(
+    source: SyntheticControlResult | Data,
+    *,
+    alpha: float | None = None,
+    grid: np.ndarray | None = None,
+    permutation: Permutation = "moving_block",
+    q: float = 1.0,
+    n_reps: int | None = None,
+    seed: int | None = None,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    treated_unit: Any = None,
+    treatment_start: Any = None,
+    n_permutations: int | None = None,
+) -> ConformalResult:
+    """Conformal confidence sets and p-values for a synthetic control's effect path.
+
+    `source` is a `SyntheticControlResult` (its data and gaps are re-used) or a long panel table,
+    then with `outcome`, `unit`, `time`, `treated_unit` and `treatment_start`. `grid`: candidate
+    effects to test (default: an adaptive grid around each gap, refined by bisection).
+    `permutation`: "moving_block" (cyclic shifts; deterministic) or "iid" (`n_reps` random
+    permutations drawn with `seed`; default `config.n_boot`). `n_permutations` is the deprecated
+    name of `n_reps`.
+    """
+    alpha = check_alpha(config.get().alpha if alpha is None else alpha)
+    rq.check_conformal_options(permutation, q)
+    n_reps = rq.replications(n_reps, n_permutations)
+    if isinstance(source, SyntheticControlResult):
+        problem = source.problem
+        centre = source.gaps.to_numpy()[problem.n_pre :]
+        tu = source.treated_unit
+        data_fp = source.provenance.data
+    else:
+        rq.check_table_request(
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treated_unit=treated_unit,
+            treatment_start=treatment_start,
+        )
+        table = as_table(source)
+        panel = prepare_panel(table, outcome=outcome, unit=unit, time=time)  # type: ignore[arg-type]
+        problem = build_problem(
+            panel,
+            treated_unit=treated_unit,
+            treatment_start=treatment_start,
+            predictors=[],
+            special_predictors=[],
+            pre_period=None,
+            optimize_v=False,
+        )
+        centre = None
+        tu = treated_unit
+        data_fp = fingerprint(table, n_rows=panel.n_rows)
+    y1, Y0 = problem.Y[problem.treated], problem.Y[problem.pool]
+    res = conformal_arrays(
+        y1,
+        Y0,
+        problem.n_pre,
+        alpha=alpha,
+        centre=centre,
+        grid=grid,
+        permutation=permutation,
+        q=q,
+        n_reps=n_reps,
+        seed=seed,
+    )
+    prov = Provenance(
+        design="synthetic control, conformal inference (CWZ 2021)",
+        data=data_fp,
+        options={
+            "permutation": permutation,
+            "q": q,
+            "n_reps": n_reps,
+            "grid": None if grid is None else f"{len(np.asarray(grid))} points",
+        },
+        seed=seed,
+    )
+    if centre is None:
+        centre = pre_period_gaps(y1, Y0, problem.n_pre)
+    return tables.conformal_result(
+        res,
+        centre=centre,
+        times=problem.times,
+        n_pre=problem.n_pre,
+        treated_unit=tu,
+        n_units=len(problem.units),
+        alpha=alpha,
+        permutation=permutation,
+        q=q,
+        provenance=prov,
+    )
