@@ -150,7 +150,7 @@ def shapley_split(
         alpha=alpha,
         df=df,
         crit=crit,
-        degenerate="raise" if cov is not None else "exact",
+        degenerate="raise" if cov is not None else "absent",
     ).rename(columns={"term": "component"})
     return ShapleySplit(
         table=table,

@@ -55,17 +55,18 @@ def wald_table(
     standard error is NaN, infinite or not positive is an `EstimationError` naming the terms
     (``degenerate="raise"``), or, with ``degenerate="warn"``, keeps NaN inference on those rows, says
     why in a ``note`` column and emits an `AttributionWarning` (for designs whose reference, such as
-    R `did`, reports such cells as NA). ``degenerate="exact"`` states that the values are known
-    without sampling error (the simulator's truth): inference columns are NA, without a word.
+    R `did`, reports such cells as NA). ``degenerate="absent"`` states that no inference was asked
+    for or exists (the simulator's exact truth; a fit with se_method=None): inference columns are
+    NA, without a word.
     Rows whose estimate is itself NaN are the caller's to explain.
     """
-    if degenerate not in ("raise", "warn", "exact"):
+    if degenerate not in ("raise", "warn", "absent"):
         raise ValueError(f"degenerate={degenerate!r}")  # a programming error, not a user's
     est = np.asarray(estimate, dtype=float)
     se = np.asarray(std_error, dtype=float)
     c = critical_value(alpha, df) if crit is None else float(crit)
     bad = np.isfinite(est) & ~(np.isfinite(se) & (se > 0))
-    if bad.any() and degenerate != "exact":
+    if bad.any() and degenerate != "absent":
         names = [str(t) for t, b in zip(terms, bad, strict=True) if b]
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         why = "zero" if np.all(se[bad] == 0) else "not a finite positive number"

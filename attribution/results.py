@@ -228,8 +228,11 @@ class Estimate:
 class Check:
     """A diagnostic as a value: what was tested, the statistic, and whether the design passes.
 
-    `passed` is None when the check could not be run (the `detail` says why). `detail` is one plain
-    sentence a report can print as it is.
+    `passed` answers "does this diagnostic support the design's assumptions?" (balanced assignment,
+    parallel pre-trends, a good pre-period fit, the data contract). It is None when the check could
+    not be run, or when it reports inference about the effect itself (a placebo-rank or sharp-null
+    p-value), which says how strong the evidence is, not whether the design holds; `detail` says which,
+    in one plain sentence a report can print as it is.
     """
 
     name: str
@@ -246,7 +249,7 @@ class Check:
 
     @property
     def verdict(self) -> str:
-        return {True: "passed", False: "FAILED", None: "not run"}[self.passed]
+        return {True: "passed", False: "FAILED", None: "info"}[self.passed]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -93,7 +93,7 @@ def test_wald_table_refuses_zero_and_nan_standard_errors():
     assert np.isnan(tab.loc[1, "conf_low"]) and np.isfinite(tab.loc[0, "conf_low"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        exact = wald_table(["a"], [1.0], [0.0], alpha=0.05, degenerate="exact")
+        exact = wald_table(["a"], [1.0], [0.0], alpha=0.05, degenerate="absent")
     assert np.isnan(exact.loc[0, "p_value"]) and "note" not in exact
 
 

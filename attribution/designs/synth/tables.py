@@ -61,19 +61,22 @@ def sdid_result(
     donors = panel.units[fits[0].controls]
     groups = [times[f.spec.adoption] for f in fits]
 
-    terms = ["ATT"]
-    est = [att]
-    ses = [se]
-    if len(fits) > 1:
-        terms += [f"ATT(g={g})" for g in groups]
-        est += [f.tau for f in fits]
-        ses += list(cohort_se)
-    tidy = wald_table(terms, est, ses, alpha=alpha)
-    tidy["group"] = pd.Series([None] + (groups if len(fits) > 1 else []), dtype=object)
-
+    # No standard error was asked for (se_method=None): inference columns are NA by request. With
+    # one, the ATT's must exist (the guard raises); a cohort's may not (one treated unit under the
+    # jackknife), which is said with a warning, as R synthdid reports NA.
+    overall_mode = "absent" if se_method is None else "raise"
+    cohort_mode = "absent" if se_method is None else "warn"
     ctab = wald_table(
-        [f"ATT(g={g})" for g in groups], [f.tau for f in fits], cohort_se, alpha=alpha
-    )
+        [f"ATT(g={g})" for g in groups],
+        [f.tau for f in fits],
+        cohort_se,
+        alpha=alpha,
+        degenerate=cohort_mode,
+    ).drop(columns="note", errors="ignore")
+    tidy = wald_table(["ATT"], [att], [se], alpha=alpha, degenerate=overall_mode)
+    if len(fits) > 1:
+        tidy = pd.concat([tidy, ctab], ignore_index=True)
+    tidy["group"] = pd.Series([None] + (groups if len(fits) > 1 else []), dtype=object)
     diag_rows = [_cohort_diagnostics(Y, f) for f in fits]
     cohorts = pd.DataFrame(
         {
@@ -370,9 +373,9 @@ def _placebo_check(
         return Check(name="in-space placebo", passed=None, detail=note)
     rank = int(table.loc[table["treated"], "rank"].iloc[0])
     stands_out = p_value <= alpha
-    return Check(
+    return Check(  # inference about the effect, not a test of the design: not pass/fail
         name="in-space placebo",
-        passed=stands_out,
+        passed=None,
         detail=(
             f"{treated_unit}'s post/pre-period RMSPE ratio ({ratio:.3g}) ranks {rank} of "
             f"{len(table)} units, p = {p_value:.3g}: the gap "
@@ -388,9 +391,9 @@ def _sharp_null_check(p: float | None, alpha: float, *, note: str, how: str = ""
     if p is None:
         return Check(name="conformal sharp null", passed=None, detail=note)
     rejected = p <= alpha
-    return Check(
+    return Check(  # inference about the effect, not a test of the design: not pass/fail
         name="conformal sharp null",
-        passed=rejected,
+        passed=None,
         detail=(
             f"the null of no effect in any post period is {'rejected' if rejected else 'not rejected'} "
             f"at alpha = {alpha:g}: conformal p = {p:.3g}{how}"

@@ -173,7 +173,7 @@ def test_adh_checks(prop99):
     )
     assert _check(prop99, "donors' convex hull").passed is True
     placebo = _check(prop99, "in-space placebo")
-    assert placebo.p_value == pytest.approx(2 / 39) and placebo.passed is False  # > 0.05
+    assert placebo.p_value == pytest.approx(2 / 39) and placebo.passed is None  # inference
     assert placebo.statistic == pytest.approx(prop99.rmspe_ratio)
     assert "ranks 2 of 39" in placebo.detail
     sharp = _check(prop99, "conformal sharp null")
@@ -193,7 +193,7 @@ def test_adh_headline_with_conformal(adh_conformal):
     assert h.p_value == pytest.approx(2 / 39)
     assert "conformal, constant effect" in r.tidy().loc[0, "inference"]
     sharp = _check(r, "conformal sharp null")
-    assert sharp.p_value == pytest.approx(3 / 31) and sharp.passed is False
+    assert sharp.p_value == pytest.approx(3 / 31) and sharp.passed is None
     _strict_json(r)
 
 
@@ -233,7 +233,7 @@ def test_conformal_result_headline_and_checks(prop99):
     assert "California" in h.label
     assert c.sample_size == 39
     (sharp,) = c.checks
-    assert sharp.name == "conformal sharp null" and sharp.passed is False
+    assert sharp.name == "conformal sharp null" and sharp.passed is None
     assert "moving-block" in sharp.detail
     t = c.tidy()
     assert list(t["term"])[:2] == ["gap(t=1989)", "gap(t=1990)"]
