@@ -11,6 +11,7 @@ __all__ = [
     "BasePeriod",
     "ControlGroup",
     "EstMethod",
+    "FeVcov",
     "HonestMethod",
     "LaunchMethod",
     "Permutation",
@@ -28,13 +29,17 @@ __all__ = [
 ]
 
 Vcov = Literal["HC0", "HC1", "HC2", "HC3", "CR1", "iid"]
-ControlGroup = Literal["nevertreated", "notyettreated"]
+ControlGroup = Literal["nevertreated", "notyettreated", "lasttreated"]
+"""DiD comparison groups; each DiD function accepts the subset it supports (R `did` / fixest names)."""
+FeVcov = Literal["CR1", "HC1", "iid"]
+"""Covariances of the fixed-effects DiD regressions (twfe, event_study, sun_abraham, did_2x2)."""
 EstMethod = Literal["dr", "ipw", "reg"]
 BasePeriod = Literal["varying", "universal"]
 AggType = Literal["simple", "dynamic", "group", "calendar"]
 SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
 SaControl = Literal["never", "last"]
+"""Deprecated: sun_abraham(control=...); use control_group="nevertreated" / "lasttreated"."""
 HonestMethod = Literal["smoothness", "relative_magnitudes"]
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]

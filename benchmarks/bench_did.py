@@ -57,8 +57,7 @@ def make_panel(path: Path) -> None:
 
 
 def _ours(data) -> dict:
-    from attribution.designs.did.aggregate import aggte
-    from attribution.designs.did.group_time import att_gt
+    from attribution.designs.did import aggte, att_gt
 
     res = att_gt(data, **KW)
     dyn = aggte(res, type="dynamic")

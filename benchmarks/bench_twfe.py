@@ -46,7 +46,7 @@ def _dummies(df: pd.DataFrame, *, saturated: bool) -> tuple[pd.DataFrame, list[s
 
 
 def _ours_twfe(df):
-    from attribution.designs.did.fixed_effects import twfe
+    from attribution.designs.did import twfe
 
     return (
         twfe(df, yname="y", tname="period", idname="unit", treatment="D")
@@ -56,7 +56,7 @@ def _ours_twfe(df):
 
 
 def _ours_es(df):
-    from attribution.designs.did.fixed_effects import event_study
+    from attribution.designs.did import event_study
 
     return (
         event_study(df, yname="y", tname="period", idname="unit", gname="g")
@@ -66,7 +66,7 @@ def _ours_es(df):
 
 
 def _ours_sa(df):
-    from attribution.designs.did.sunab import sun_abraham
+    from attribution.designs.did import sun_abraham
 
     return (
         sun_abraham(df, yname="y", tname="period", idname="unit", gname="g")

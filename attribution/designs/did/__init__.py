@@ -3,34 +3,45 @@
 Staggered adoption the R `did` way (estimate the building blocks, aggregate explicitly, then plot):
 ``att_gt`` → ``aggte`` → ``.plot()``; two-way fixed effects, TWFE and Sun & Abraham event studies, the
 plain 2×2; pre-trend tests and HonestDiD sensitivity; per-component rollouts from a launch log.
+
+Layout: ``api.py`` (these entry points) → ``request.py`` (checks) / ``stats.py`` (engine
+aggregates) / math modules (``group_time``, ``aggregate``, ``influence``, ``drdid``,
+``fixed_effects``, ``sunab``, ``honest``, ``launch_log``) → ``results.py`` (every result type).
 """
 
-from attribution.designs.did.aggregate import aggte
-from attribution.designs.did.components import (
-    launch_event_study,
-    rollout_overlap,
-    stacked_did,
-)
-from attribution.designs.did.fixed_effects import (
-    EventStudyResult,
-    PretrendTest,
-    TwfeResult,
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from attribution.designs.did.api import (
+    aggte,
+    att_gt,
     did_2x2,
     event_study,
+    honest_did,
+    launch_event_study,
     pretrend_test,
+    rollout_overlap,
+    stacked_did,
+    sun_abraham,
     twfe,
 )
-from attribution.designs.did.group_time import att_gt
-from attribution.designs.did.honest import HonestResult, honest_did
-from attribution.designs.did.results import AggteResult, AttGtResult
-from attribution.designs.did.sunab import sun_abraham
+from attribution.designs.did.results import (
+    AggteResult,
+    AttGtResult,
+    EventStudyResult,
+    HonestResult,
+    OverlapReport,
+    TwfeResult,
+)
 
 __all__ = [
     "AggteResult",
     "AttGtResult",
     "EventStudyResult",
     "HonestResult",
-    "PretrendTest",
+    "OverlapReport",
     "TwfeResult",
     "aggte",
     "att_gt",
@@ -44,3 +55,17 @@ __all__ = [
     "sun_abraham",
     "twfe",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PretrendTest":  # pretrend_test returns a Check now
+        warnings.warn(
+            "attribution.did.PretrendTest is deprecated: pretrend_test() returns an "
+            "attribution.Check (statistic, df, p_value, passed)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from attribution.results import Check
+
+        return Check
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,17 +10,36 @@ cohort-level term, so on the no-covariate path it is still computed from cohort 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from attribution.designs.did.group_time import infer
-from attribution.designs.did.results import AggteResult, AttGtResult, Overall
-from attribution.errors import DesignError, OptionError
-from attribution.inference import critical_value, wald_table
-from attribution.options import AggType, check_alpha, check_option
-from attribution.results import Provenance
+from attribution.designs.did.influence import Influence
+from attribution.errors import DesignError
+from attribution.inference import critical_value
 
-__all__ = ["aggte"]
+__all__ = ["Aggregation", "aggregate"]
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Aggregated ATTs: per-row estimates (none for "simple") and the overall effect.
+
+    For type="simple" the one row is the overall effect itself.
+    """
+
+    keys: np.ndarray
+    """Event times ("dynamic"), cohorts ("group") or periods ("calendar") of the rows."""
+    estimate: np.ndarray
+    std_error: np.ndarray
+    crit: float
+    """Critical value of the rows' band: sup-t when cband=True, else the pointwise one."""
+    vcov: np.ndarray
+    influence: Influence
+    overall_estimate: float
+    overall_std_error: float
 
 
 def _weights_rows(
@@ -42,81 +61,39 @@ def _weights_rows(
     return a, u, theta
 
 
-def _check_e(name: str, value: object) -> float:
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        out = math.nan
-    if math.isnan(out):
-        raise OptionError(f"{name}={value!r} must be a number (or ±inf)")
-    return out
-
-
-def aggte(
-    result: AttGtResult,
+def aggregate(
+    groups: np.ndarray,
+    times: np.ndarray,
+    att: np.ndarray,
+    infl: Influence,
     *,
-    type: AggType = "simple",
+    type: str,
     min_e: float = -math.inf,
     max_e: float = math.inf,
     balance_e: int | None = None,
     na_rm: bool = False,
-    bstrap: bool | None = None,
-    biters: int | None = None,
-    cband: bool | None = None,
-    alpha: float | None = None,
-    seed: int | None = None,
-) -> AggteResult:
-    """Aggregate ATT(g,t) like R `did`'s aggte; options left None are taken from `result`.
+    clustered: bool,
+    alpha: float,
+    bstrap: bool,
+    biters: int,
+    cband: bool,
+    seed: int,
+) -> Aggregation:
+    """Aggregate ATT(g,t) (cells `groups`, `times`, estimates `att`) like R `did`'s aggte.
 
     - "simple": average of post-treatment ATT(g,t) weighted by cohort size;
     - "dynamic": event study by e = t - g (min_e, max_e, balance_e); overall = mean over e >= 0;
     - "group": average post-treatment effect per cohort; overall weights cohorts by size;
     - "calendar": average effect per period among treated cohorts; overall = mean over periods.
     """
-    if not isinstance(result, AttGtResult):
-        raise OptionError(
-            f"aggte needs the result of att_gt, got {type_name(result)}",
-            fix="call aggte(att_gt(...), type=...)",
-        )
-    check_option("type", type, AggType)
-    min_e = _check_e("min_e", min_e)
-    max_e = _check_e("max_e", max_e)
-    if min_e > max_e:
-        raise OptionError(f"min_e={min_e:g} is larger than max_e={max_e:g}")
-    if balance_e is not None and (
-        isinstance(balance_e, bool)
-        or not isinstance(balance_e, int | np.integer)
-        or int(balance_e) < 0
-    ):
-        raise OptionError(f"balance_e={balance_e!r} must be None or an integer >= 0")
-    if not isinstance(na_rm, bool | np.bool_):
-        raise OptionError(f"na_rm={na_rm!r} must be True or False")
-    bstrap = result.bstrap if bstrap is None else bstrap
-    cband = result.cband if cband is None else cband
-    biters = result.biters if biters is None else biters
-    alpha = result.alpha if alpha is None else check_alpha(alpha)
-    seed = result.seed if seed is None else int(seed)
-    for name, v in (("bstrap", bstrap), ("cband", cband)):
-        if not isinstance(v, bool | np.bool_):
-            raise OptionError(f"{name}={v!r} must be True or False")
-    if isinstance(biters, bool) or not isinstance(biters, int | np.integer) or int(biters) < 10:
-        raise OptionError(f"biters={biters!r} must be an integer >= 10")
-    if cband and not bstrap:
-        raise OptionError(
-            "cband=True needs the multiplier bootstrap",
-            fix="pass bstrap=True for a uniform band, or cband=False for pointwise intervals",
-        )
-
-    tab = result.table
-    groups = tab["group"].to_numpy(float)
-    times = tab["time"].to_numpy(float)
-    att = tab["estimate"].to_numpy(float)
-    infl = result.influence
+    groups = np.asarray(groups, float)
+    times = np.asarray(times, float)
+    att = np.asarray(att, float)
     missing = ~np.isfinite(att)
     if missing.any() and not na_rm:
         raise DesignError(
             f"{int(missing.sum())} ATT(g,t) are missing, so the aggregation is undefined",
-            rows=tab.loc[missing, ["group", "time", "estimate"]].head(5),
+            rows=pd.DataFrame({"group": groups, "time": times, "estimate": att})[missing].head(5),
             fix="pass na_rm=True to aggregate the estimable cells only",
         )
     valid = ~missing
@@ -131,7 +108,6 @@ def aggte(
     rows_u: list[np.ndarray] = []
     rows_theta: list[float] = []
     keys: list[float] = []
-    key_name = {"dynamic": "event_time", "group": "group", "calendar": "time"}.get(type)
 
     # R `did` measures max_e for "simple" and "group" on the ranks of the distinct periods and
     # cohorts (1, 2, ...), which equal the periods themselves when they are consecutive integers
@@ -219,81 +195,37 @@ def aggte(
         c = np.full(len(rows_a), 1.0 / len(rows_a))
         overall_a, overall_u = c @ np.array(rows_a), np.array(rows_u).T @ c
 
-    clustered = bool(result.clustervars)
     common = {"cluster": clustered, "alpha": alpha, "bstrap": bstrap, "biters": int(biters)}
-    if overall_a is not None:
-        o_infl = infl.combine(overall_a[None, :], overall_u[:, None])
-        o_theta = np.array([float(overall_a @ np.nan_to_num(att))])
-        o_inf = infer(o_theta, o_infl, cband=False, seed=seed, **common)
-        o_se = float(o_inf.std_error[0])
-        z = critical_value(alpha)
-        o_tab = wald_table(["ATT"], o_theta, [o_se], alpha=alpha, crit=z)
-        overall = Overall(
-            estimate=float(o_theta[0]),
-            std_error=o_se,
-            conf_low=float(o_tab["conf_low"].iloc[0]),
-            conf_high=float(o_tab["conf_high"].iloc[0]),
-            p_value=float(o_tab["p_value"].iloc[0]),
+    if overall_a is None:
+        raise DesignError(
+            f"no post-treatment event time (e >= 0) in [{min_e:g}, {max_e:g}], so the dynamic "
+            "aggregation has no overall ATT",
+            fix="use max_e >= 0 (pretrend_test reads the pre-treatment rows of a full aggregation)",
         )
-    else:
-        nan = float("nan")
-        overall = Overall(nan, nan, nan, nan, nan)
-
+    o_infl = infl.combine(overall_a[None, :], overall_u[:, None])
+    o_theta = np.array([float(overall_a @ np.nan_to_num(att))])
+    o_se = float(infer(o_theta, o_infl, cband=False, seed=seed, **common).std_error[0])
     if type == "simple":
-        table = wald_table(["ATT(simple)"], [overall.estimate], [overall.std_error], alpha=alpha)
-        crit, vcov, row_infl = critical_value(alpha), np.array([[overall.std_error**2]]), o_infl
-    else:
-        A = np.array(rows_a)
-        U = np.array(rows_u).T
-        row_infl = infl.combine(A, U)
-        theta = np.array(rows_theta)
-        inf = infer(theta, row_infl, cband=bool(cband), seed=seed, **common)
-        label = {"dynamic": "e", "group": "g", "calendar": "t"}[type]
-        table = wald_table(
-            [f"ATT({label}={k:g})" for k in keys],
-            theta,
-            inf.std_error,
-            alpha=alpha,
-            crit=inf.crit,
+        return Aggregation(
+            keys=np.zeros(0),
+            estimate=o_theta,
+            std_error=np.array([o_se]),
+            crit=critical_value(alpha),
+            vcov=np.array([[o_se**2]]),
+            influence=o_infl,
+            overall_estimate=float(o_theta[0]),
+            overall_std_error=o_se,
         )
-        table[key_name] = keys
-        crit, vcov = inf.crit, inf.vcov
-    options = {
-        "type": type,
-        "min_e": min_e,
-        "max_e": max_e,
-        "balance_e": balance_e,
-        "na_rm": bool(na_rm),
-        "bstrap": bool(bstrap),
-        "biters": int(biters),
-        "cband": bool(cband),
-        **{f"att_gt.{k}": v for k, v in result.provenance.options.items()},
-    }
-    return AggteResult(
-        design=f"did.aggte.{type}",
-        table=table,
-        alpha=alpha,
-        provenance=Provenance(
-            design=f"did.aggte.{type}",
-            data=result.provenance.data,
-            options=options,
-            seed=seed if (bstrap or cband) else None,
-        ),
-        type=type,
-        overall=overall,
-        min_e=min_e,
-        max_e=max_e,
-        balance_e=None if balance_e is None else int(balance_e),
-        na_rm=bool(na_rm),
-        bstrap=bool(bstrap),
-        biters=int(biters),
-        cband=bool(cband),
-        seed=seed,
-        critical_value=float(crit),
-        vcov=vcov,
+    row_infl = infl.combine(np.array(rows_a), np.array(rows_u).T)
+    theta = np.array(rows_theta)
+    inf = infer(theta, row_infl, cband=bool(cband), seed=seed, **common)
+    return Aggregation(
+        keys=np.asarray(keys, float),
+        estimate=theta,
+        std_error=inf.std_error,
+        crit=float(inf.crit),
+        vcov=inf.vcov,
         influence=row_infl,
+        overall_estimate=float(o_theta[0]),
+        overall_std_error=o_se,
     )
-
-
-def type_name(obj: object) -> str:
-    return type(obj).__name__

@@ -39,7 +39,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,21 +48,13 @@ from scipy import optimize, stats
 from attribution import config
 from attribution.errors import DesignError, EstimationError, OptionError
 from attribution.inference import uniform_critical_value
-from attribution.options import HonestMethod, check_alpha, check_option
-from attribution.results import Provenance, Result
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = [
     "EventStudyParts",
-    "HonestMethod",
-    "HonestResult",
     "flci",
     "folded_normal_quantile",
-    "honest_did",
     "rm_bonferroni_ci",
+    "sensitivity_table",
     "split_event_study",
 ]
 
@@ -527,64 +519,8 @@ def _bisect(accept: Any, out: float, inside: float, step: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
-# result and public entry point
+# the sensitivity table (the entry point `honest_did` is in api.py, its result in results.py)
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
-class HonestResult(Result):
-    """Robust intervals for θ = τ_e over a grid of M (smoothness) or M̄ (relative magnitudes).
-
-    `table` rows: ``term`` "original" (conventional interval) then one per grid value, with columns
-    `M`/`Mbar` (the restriction), `method` ("FLCI", "C-LF", "RM-Bonferroni" or "conventional").
-    `breakdown` is the largest M (M̄) for which the interval still excludes 0 (nan if the original
-    interval already covers 0; inf if it never does on the searched range).
-    """
-
-    method: str
-    e: int
-    breakdown: float
-
-    @property
-    def sensitivity(self) -> pd.DataFrame:
-        return self.table.iloc[1:].copy(deep=False)
-
-    def plot(self, *, ax: Axes | None = None) -> Figure:
-        """Robust intervals against M (M̄), with the conventional interval at the left."""
-        from attribution.report.plotting import new_axes
-
-        fig, ax = new_axes(ax)
-        par = "M" if self.method == "smoothness" else "Mbar"
-        t = self.table
-        grid = t[par].to_numpy(float)[1:]
-        step = (grid.max() - grid.min()) / max(len(grid) - 1, 1) if len(grid) > 1 else 1.0
-        xs = np.concatenate([[grid.min() - step], grid])
-        lo, hi = t["conf_low"].to_numpy(float), t["conf_high"].to_numpy(float)
-        mid = 0.5 * (lo + hi)
-        ax.errorbar(
-            xs[1:],
-            mid[1:],
-            yerr=[mid[1:] - lo[1:], hi[1:] - mid[1:]],
-            fmt="none",
-            capsize=3,
-            color="C0",
-            label=str(t["method"].iloc[1]),
-        )
-        ax.errorbar(
-            xs[:1],
-            mid[:1],
-            yerr=[mid[:1] - lo[:1], hi[:1] - mid[:1]],
-            fmt="none",
-            capsize=3,
-            color="C3",
-            label="original",
-        )
-        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_xlabel(par)
-        ax.set_ylabel(f"effect at event time {self.e}")
-        ax.set_title(f"HonestDiD sensitivity ({self.method})")
-        ax.legend(loc="best", fontsize="small")
-        return fig
-
-
 def _grid(values: object, what: str, default: np.ndarray) -> np.ndarray:
     if values is None:
         return default
@@ -611,40 +547,22 @@ def _numeric(values: object) -> bool:
     return True
 
 
-def honest_did(
-    result: Any,
+def sensitivity_table(
+    parts: EventStudyParts,
     *,
-    method: HonestMethod = "smoothness",
-    M: float | Sequence[float] | None = None,
-    Mbar: float | Sequence[float] | None = None,
-    e: int = 0,
-    alpha: float = 0.05,
-) -> HonestResult:
-    """Rambachan–Roth sensitivity of the event-time-`e` effect to violations of parallel trends.
+    method: str,
+    M: float | Sequence[float] | None,
+    Mbar: float | Sequence[float] | None,
+    e: int,
+    alpha: float,
+) -> tuple[pd.DataFrame, float, np.ndarray]:
+    """Rambachan–Roth sensitivity of the event-time-`e` effect: (table, breakdown value, grid).
 
-    `result` is anything with ``event_study() -> (event_times, estimates, vcov)``. Smoothness uses
-    the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest pre-period second
-    difference plus two standard errors of β_e); relative magnitudes inverts the ARP conditional
-    least-favourable hybrid test for each M̄ in `Mbar` (default 0, 0.5, …, 2) — module docstring.
+    Smoothness uses the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest
+    pre-period second difference plus two standard errors of β_e); relative magnitudes inverts the
+    ARP conditional least-favourable hybrid test for each M̄ in `Mbar` (default 0, 0.5, …, 2) —
+    module docstring. The table's first row is the conventional interval ("original").
     """
-    check_option("method", method, HonestMethod)
-    alpha = check_alpha(alpha)
-    if not hasattr(result, "event_study"):
-        raise OptionError(
-            f"honest_did needs an event-study result, got {type(result).__name__}",
-            fix="pass the result of event_study, sun_abraham, launch_event_study or "
-            "aggte(type='dynamic') with base_period='universal'",
-        )
-    if method == "smoothness" and Mbar is not None:
-        raise OptionError("Mbar belongs to method='relative_magnitudes'", fix="pass M=")
-    if method == "relative_magnitudes" and M is not None:
-        raise OptionError("M belongs to method='smoothness'", fix="pass Mbar=")
-    parts = split_event_study(*result.event_study())
-    if not isinstance(e, int | np.integer) or isinstance(e, bool) or e not in parts.post_times:
-        raise OptionError(
-            f"e={e!r} is not a post-period event time of this event study",
-            fix=f"choose one of {parts.post_times.tolist()}",
-        )
     l_post = (parts.post_times == e).astype(float)
     n_pre = parts.n_pre
     beta, sigma = parts.beta, parts.sigma
@@ -728,27 +646,7 @@ def honest_did(
                     lb, ub, _, _ = rm_bonferroni_ci(beta, sigma, n_pre, l_post, r["Mbar"], alpha)
                     r.update(conf_low=lb, conf_high=ub, method="RM-Bonferroni")
             breakdown = _rm_breakdown(beta, sigma, n_pre, l_post, alpha, rows)
-    table = pd.DataFrame(rows)
-    return HonestResult(
-        design="did.honest_did",
-        table=table,
-        alpha=alpha,
-        provenance=Provenance(
-            design="did.honest_did",
-            data=getattr(getattr(result, "provenance", None), "data", None),
-            options={
-                "method": method,
-                "grid": grid.tolist(),
-                "e": int(e),
-                "alpha": alpha,
-                "source": getattr(result, "design", type(result).__name__),
-            },
-            seed=config.get().seed,
-        ),
-        method=method,
-        e=int(e),
-        breakdown=breakdown,
-    )
+    return pd.DataFrame(rows), breakdown, grid
 
 
 def _excludes_zero(lb: float, ub: float) -> bool:

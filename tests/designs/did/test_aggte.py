@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.did.aggregate import aggte
-from attribution.designs.did.group_time import att_gt
+from attribution.designs.did import aggte, att_gt
 from attribution.errors import DesignError
 from attribution.results import TIDY_COLUMNS
 
@@ -25,7 +24,7 @@ def test_att_gt_tidy_and_result_contract(res):
     tab = res.tidy()
     assert list(tab.columns[:6]) == list(TIDY_COLUMNS)
     assert {"group", "time", "event_time", "post"} <= set(tab.columns)
-    assert tab["term"].iloc[0] == "ATT(2004,2004)"
+    assert tab["term"].iloc[0] == "ATT(g=2004,t=2004)"
     assert (tab["post"] == (tab["time"] >= tab["group"])).all()
     tab.loc[0, "estimate"] = 99.0  # a copy: the result does not change
     assert res.tidy()["estimate"].iloc[0] != 99.0

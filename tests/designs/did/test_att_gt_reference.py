@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.aggregate import aggte
-from attribution.designs.did.group_time import att_gt
+from attribution.designs.did import aggte, att_gt
 
 CONFIGS = [
     "nevertreated_dr",

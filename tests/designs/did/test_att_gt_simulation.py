@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.aggregate import aggte
-from attribution.designs.did.group_time import att_gt, att_gt_from_moments
-from attribution.designs.did.moments import cohort_moments, cohort_moments_from_arrays
-from attribution.designs.did.panel import validate_did_panel
+from attribution.designs.did import aggte, att_gt
+from attribution.designs.did.api import att_gt_from_moments
+from attribution.designs.did.request import validate_did_panel
+from attribution.designs.did.stats import cohort_moments, cohort_moments_from_arrays
 
 KW = {"yname": "y", "tname": "period", "idname": "unit", "gname": "cohort"}
 
@@ -126,7 +126,7 @@ def test_coverage_over_many_seeds(make_staggered):
             band = aggte(res, type="dynamic", bstrap=True, cband=True, biters=999, seed=seed)
             t = band.tidy()
             hits["band"].append(
-                bool(np.all((t["conf_low"] <= true_e) & (true_e <= t["conf_high"])))
+                bool(np.all((t["conf_low_uniform"] <= true_e) & (true_e <= t["conf_high_uniform"])))
             )
     rates = {k: float(np.mean(v)) for k, v in hits.items()}
     print("coverage", rates)  # shown with pytest -s

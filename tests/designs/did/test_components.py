@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 
 from attribution import simulate
-from attribution.designs.did.components import (
-    DesignWarning,
+from attribution.designs.did import (
     launch_event_study,
+    pretrend_test,
     rollout_overlap,
     stacked_did,
 )
-from attribution.designs.did.fixed_effects import pretrend_test
-from attribution.errors import DataError, DesignError, OptionError
+from attribution.errors import DataError, DesignError, DesignWarning, OptionError
 from tests.reference.did import pyfixest_panels as panels
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "did"
+COLS = {"yname": "engagement", "unit": "unit", "time": "period"}  # the simulator's panel
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +45,11 @@ def _z(tidy: pd.DataFrame, truth: pd.Series) -> np.ndarray:
 def test_launch_event_study_recovers_simulator_truth(k_only):
     truth = k_only.truth.details["per_component"]["K"]["event_time"].set_index("event_time")["att"]
     panel, log = k_only.table("surface_panel"), k_only.table("launch_log")
-    sa = launch_event_study(panel, log, component="K", method="sun_abraham")
+    sa = launch_event_study(panel, log, **COLS, component="K", method="sun_abraham")
     assert sa.design == "did.launch_event_study[K]"
     assert sa.provenance.options["component"] == "K"
     assert np.all(np.abs(_z(sa.tidy(), truth)) < 4)
-    cs = launch_event_study(panel, log, component="K", method="cs")
+    cs = launch_event_study(panel, log, **COLS, component="K", method="cs")
     assert cs.estimator == "callaway_santanna" and cs.ref == -1
     assert np.all(np.abs(_z(cs.tidy(), truth)) < 4)
     # with never-treated controls and a universal base the two estimators nearly coincide
@@ -61,7 +61,7 @@ def test_launch_event_study_recovers_simulator_truth(k_only):
 def test_each_component_recovered_from_the_launch_log(launches):
     panel, log, effects = launches
     for component, effect in effects.items():
-        t = launch_event_study(panel, log, component=component).tidy()
+        t = launch_event_study(panel, log, **COLS, component=component).tidy()
         t = t[t.event_time.between(-4, 4)]
         truth = pd.Series(np.where(t.event_time >= 0, effect, 0.0), index=t.event_time)
         assert np.all(np.abs(_z(t, truth)) < 4), component
@@ -69,8 +69,8 @@ def test_each_component_recovered_from_the_launch_log(launches):
 
 def test_engines_agree(engine):
     panel, log, _ = panels.launch_panel(seed=3, n_markets=4, n_periods=14)
-    want = launch_event_study(panel, log, component="R").tidy()
-    got = launch_event_study(engine(panel), engine(log), component="R").tidy()
+    want = launch_event_study(panel, log, **COLS, component="R").tidy()
+    got = launch_event_study(engine(panel), engine(log), **COLS, component="R").tidy()
     np.testing.assert_allclose(got["estimate"], want["estimate"], atol=1e-10)
     np.testing.assert_allclose(got["std_error"], want["std_error"], atol=1e-10)
 
@@ -119,12 +119,12 @@ def test_stacked_did_removes_contamination_the_event_study_keeps():
     panel, log, effects = panels.launch_panel(seed=1, n_markets=20, overlap_units=30, sigma=0.3)
     truth = pd.Series(effects["E"], index=range(0, 4))
     for method in ("sun_abraham", "cs"):
-        es = launch_event_study(panel, log, component="E", method=method).tidy()
+        es = launch_event_study(panel, log, **COLS, component="E", method=method).tidy()
         es = es[es.event_time.between(1, 3)]
         assert np.all(_z(es, truth) > 3), method  # biased upwards by R
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DesignWarning)
-        st = stacked_did(panel, log, component="E", window=(-3, 3))
+        st = stacked_did(panel, log, **COLS, component="E", window=(-3, 3))
     t = st.tidy()
     assert t.event_time.tolist() == [-3, -2, 0, 1, 2, 3]
     assert np.all(np.abs(_z(t, truth)) < 4)
@@ -144,8 +144,8 @@ def test_stacked_did_by_hand_single_cohort():
             ["component", "unit", "start_period"]
         ]
     )
-    st = stacked_did(sim, log, component="X", yname="y", window=(-3, 3))
-    from attribution.designs.did.fixed_effects import event_study
+    st = stacked_did(sim, log, component="X", yname="y", unit="unit", time="period", window=(-3, 3))
+    from attribution.designs.did import event_study
 
     win = sim[sim.period.between(2, 8)]
     es = event_study(win, yname="y", tname="period", idname="unit", gname="g")
@@ -161,7 +161,7 @@ def test_stacked_did_coverage():
         panel, log, eff = panels.launch_panel(seed=100 + seed, overlap_units=8)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DesignWarning)
-            t = stacked_did(panel, log, component="E", window=(-3, 3)).tidy()
+            t = stacked_did(panel, log, **COLS, component="E", window=(-3, 3)).tidy()
         truth = np.where(t.event_time >= 0, eff["E"], 0.0)
         hits.append(((t.conf_low <= truth) & (truth <= t.conf_high)).to_numpy())
     rate = np.concatenate(hits).mean()
@@ -172,30 +172,30 @@ def test_stacked_did_coverage():
 def test_launch_log_bad_input(launches):
     panel, log, _ = launches
     with pytest.raises(DesignError, match="not in the launch log") as err:
-        launch_event_study(panel, log, component="Z")
+        launch_event_study(panel, log, **COLS, component="Z")
     assert "['E', 'K', 'R']" in err.value.fix
     orphan = pd.concat(
         [log, pd.DataFrame({"component": ["E"], "unit": ["m99/nowhere"], "start_period": [7]})]
     )
     with pytest.raises(DataError, match="not in the panel") as err:
-        launch_event_study(panel, orphan, component="E")
+        launch_event_study(panel, orphan, **COLS, component="E")
     assert "m99/nowhere" in set(err.value.rows["unit"])
     dup = pd.concat([log, log.iloc[[0]]])
     with pytest.raises(DataError, match="launched twice") as err:
-        launch_event_study(panel, dup, component="E")
+        launch_event_study(panel, dup, **COLS, component="E")
     assert log.iloc[0]["unit"] in set(err.value.rows["unit"])
     with pytest.raises(DataError, match="start_period"):
-        launch_event_study(panel, log.drop(columns="start_period"), component="E")
+        launch_event_study(panel, log.drop(columns="start_period"), **COLS, component="E")
     with pytest.raises(DataError, match="missing"):
         launch_event_study(
-            panel, log.assign(unit=log.unit.where(log.index != 3, None)), component="E"
+            panel, log.assign(unit=log.unit.where(log.index != 3, None)), **COLS, component="E"
         )
     with pytest.raises(OptionError, match="method"):
-        launch_event_study(panel, log, component="E", method="twfe")
+        launch_event_study(panel, log, **COLS, component="E", method="twfe")
     early = log.copy()
     early.loc[early.index[early.component == "E"][0], "start_period"] = 1
     with pytest.raises(DesignError, match="first period"):
-        launch_event_study(panel, early, component="E")
+        launch_event_study(panel, early, **COLS, component="E")
 
 
 def test_overlap_and_stacked_bad_input(launches):
@@ -205,12 +205,12 @@ def test_overlap_and_stacked_bad_input(launches):
     with pytest.raises(DataError, match="launched twice"):
         rollout_overlap(pd.concat([log, log.iloc[[0]]]), window=1)
     with pytest.raises(OptionError, match="window"):
-        stacked_did(panel, log, component="E", window=(3, -3))
+        stacked_did(panel, log, **COLS, component="E", window=(3, -3))
     with pytest.raises(OptionError, match="pre-period"):
-        stacked_did(panel, log, component="E", window=(0, 3), ref=0)
+        stacked_did(panel, log, **COLS, component="E", window=(0, 3), ref=0)
     with pytest.raises(OptionError, match="ref"):
-        stacked_did(panel, log, component="E", window=(-3, 3), ref=-5)
+        stacked_did(panel, log, **COLS, component="E", window=(-3, 3), ref=-5)
     with pytest.raises(DesignError, match="whole window"):
-        stacked_did(panel, log, component="E", window=(-20, 20))
+        stacked_did(panel, log, **COLS, component="E", window=(-20, 20))
     with pytest.raises(DesignError, match="not in the launch log"):
-        stacked_did(panel, log, component="Q", window=(-2, 2))
+        stacked_did(panel, log, **COLS, component="Q", window=(-2, 2))

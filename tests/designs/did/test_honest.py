@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.did.fixed_effects import event_study
+from attribution.designs.did import event_study, honest_did
 from attribution.designs.did.honest import (
     _arp_accepts,
     flci,
     folded_normal_quantile,
-    honest_did,
     rm_arp_pieces,
     rm_bonferroni_ci,
     rm_piece_constraints,
@@ -203,8 +202,7 @@ def test_honest_did_bad_input(ehec_es):
 def test_works_on_callaway_santanna_dynamic_aggregation():
     """The protocol is all honest_did needs: R did's event study with a universal base period
     (the reference -1 is reported with zero variance); a varying base period is refused."""
-    from attribution.designs.did import aggte, att_gt
-    from attribution.designs.did.fixed_effects import pretrend_test
+    from attribution.designs.did import aggte, att_gt, pretrend_test
 
     mp = mpdta.load_mpdta()
     kw = dict(yname="lemp", tname="year", idname="countyreal", gname="first_treat")

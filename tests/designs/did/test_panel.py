@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.aggregate import aggte
-from attribution.designs.did.group_time import att_gt, parse_xformla
-from attribution.designs.did.panel import validate_did_panel
+from attribution.designs.did import aggte, att_gt
+from attribution.designs.did.request import parse_xformla, validate_did_panel
 from attribution.errors import DataError, DesignError, OptionError
 
 KW = {"yname": "y", "tname": "period", "idname": "unit", "gname": "cohort"}

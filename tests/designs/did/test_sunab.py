@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.designs.did.fixed_effects import event_study
-from attribution.designs.did.sunab import iw_aggregate, sun_abraham
+from attribution.designs.did import event_study, sun_abraham
+from attribution.designs.did.sunab import iw_aggregate
 from attribution.errors import DesignError, OptionError
 from tests.reference.did import mpdta
 from tests.reference.did import pyfixest_panels as panels
@@ -29,7 +29,7 @@ def mp() -> pd.DataFrame:
 def _check(res, ref) -> None:
     ce = res.cohort_effects
     assert [tuple(c[:2]) for c in ref["cells"]] == list(
-        zip(ce["cohort"], ce["event_time"], strict=True)
+        zip(ce["group"], ce["event_time"], strict=True)
     )
     assert ce["n_obs"].tolist() == [c[2] for c in ref["cells"]]
     np.testing.assert_allclose(ce["estimate"], ref["cohort_estimate"], atol=1e-8, rtol=0)
@@ -71,9 +71,9 @@ def test_iw_aggregate_by_hand():
 
 
 def test_control_last_cohort(mp):
-    res = sun_abraham(mp, control="last", **KW)
+    res = sun_abraham(mp, control_group="lasttreated", **KW)
     ce = res.cohort_effects
-    assert set(ce["cohort"]) == {2004, 2006}  # 2007 is the control
+    assert set(ce["group"]) == {2004, 2006}  # 2007 is the control
     assert res.n_obs == int(((mp.first_treat != 0) & (mp.year < 2007)).sum())
 
 
@@ -122,12 +122,13 @@ def test_sun_abraham_coverage():
 
 
 def test_sun_abraham_bad_input(mp):
-    with pytest.raises(OptionError, match="control"):
-        sun_abraham(mp, control="notyet", **KW)
+    with pytest.raises(OptionError, match="control_group") as err:
+        sun_abraham(mp, control_group="notyettreated", **KW)
+    assert "'nevertreated', 'lasttreated'" in err.value.fix
     with pytest.raises(DesignError, match="never-treated"):
         sun_abraham(mp[mp.first_treat > 0], **KW)
     with pytest.raises(DesignError, match="two treated cohorts"):
-        sun_abraham(mp[mp.first_treat.isin([0, 2007])], control="last", **KW)
+        sun_abraham(mp[mp.first_treat.isin([0, 2007])], control_group="lasttreated", **KW)
     with pytest.raises(DesignError, match="reference event time") as err:
         sun_abraham(mp, ref=-4, **KW)  # only the 2007 cohort is seen 4 years before
-    assert {2004, 2006} <= set(err.value.rows["cohort"].astype(int))
+    assert {2004, 2006} <= set(err.value.rows["group"].astype(int))

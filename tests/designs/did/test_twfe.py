@@ -11,15 +11,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from attribution.designs.did.fixed_effects import (
+from attribution.designs.did import (
     EventStudyResult,
-    demean,
     did_2x2,
     event_study,
-    fit_fe_ols,
     pretrend_test,
     twfe,
 )
+from attribution.designs.did.fixed_effects import demean, fit_fe_ols
 from attribution.errors import DataError, DesignError, OptionError
 from tests.conftest import put
 from tests.reference.did import mpdta
@@ -139,9 +138,8 @@ def test_pretrend_test_is_the_wald_statistic(mp, ref_mp):
     v = np.array(ref["vcov"])[np.ix_(pre, pre)]
     assert pt.statistic == pytest.approx(float(b @ np.linalg.solve(v, b)), rel=1e-9)
     assert pt.df == 3
-    assert pt.event_times == (-4, -3, -2)
+    assert "event times -4, -3, -2" in pt.detail
     assert 0 < pt.p_value < 1
-    assert pt.tidy()["p_value"].iloc[0] == pt.p_value
 
 
 # ------------------------------------------------------------------------------ math

@@ -1,4 +1,6 @@
-"""Cohort × period sufficient statistics for Callaway & Sant'Anna without covariates, in the engine.
+"""Engine aggregates and pulls of the DiD designs: what is computed in DuckDB / Spark, and what leaves it.
+
+**Cohort × period sufficient statistics** for Callaway & Sant'Anna without covariates, in the engine.
 
 Without covariates every 2×2 estimator of R `did` (dr, ipw, reg) reduces to a difference of
 weighted means, and each unit's influence function is an affine function of its outcome vector
@@ -14,24 +16,33 @@ per-(cluster, cohort) first moments ``Σ z_i``.
 
 Outcomes are centred per period (by the period mean) before the moments are formed: the estimators
 are invariant to that shift and it keeps the second moments free of cancellation error.
+
+**Pulls** (through `data.engine.fetch`, guarded by ``config.max_pull_rows``): the unit rows of the
+covariate path of att_gt and of the fixed-effects regressions, and the launch log joined to a panel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
 
-from attribution.designs.did.panel import DidPanel
+from attribution.data.engine import fetch
+from attribution.designs.did.request import DidPanel
 
 __all__ = [
-    "AffineInfluence",
+    "COHORT",
     "CohortMoments",
-    "UnitInfluence",
     "cohort_moments",
     "cohort_moments_from_arrays",
+    "cohorts_from_log",
+    "count_distinct",
+    "pull",
+    "unit_rows",
 ]
 
 
@@ -211,121 +222,45 @@ def cohort_moments_from_arrays(
 
 
 # -------------------------------------------------------------------------------------------------
-# Influence-function representations (what aggte needs from att_gt)
+# Pulls: unit rows that a design really needs
 # -------------------------------------------------------------------------------------------------
-#
-# Both classes hold the influence functions of K estimates (att_gt cells, or aggregations of them)
-# on R `did`'s scale: estimate - truth ≈ mean_i IF_i over all n units, so Var = Σ_i IF_i IF_i' / n².
-# `combine` maps them linearly, IF_new = A IF + w_i U[cohort_i] + v, which covers every aggregation
-# of R `did`'s aggte including the terms for estimated cohort-share weights.
+def pull(table: ir.Table, cols: Sequence[str], *, what: str) -> pd.DataFrame:
+    """The distinct columns `cols` of `table` as pandas (refused above ``config.max_pull_rows``)."""
+    unique = list(dict.fromkeys(cols))
+    return fetch(table.select(*unique), what=what).reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class AffineInfluence:
-    """IF_i = M[h_i] @ z_i for unit i in cohort h_i, with the cohort moments of z (no unit rows)."""
-
-    M: np.ndarray  # (H, K, D)
-    moments: CohortMoments
-
-    @property
-    def n(self) -> int:
-        return self.moments.n
-
-    @property
-    def cohorts(self) -> np.ndarray:
-        return self.moments.cohorts
-
-    @property
-    def cohort_weight(self) -> np.ndarray:
-        """Share of the (weighted) units in each cohort: R `did`'s pg = mean(w 1{G = g})."""
-        w = self.moments.first[:, self.moments.col_unit_w]
-        return w / w.sum()
-
-    @property
-    def mean_weight(self) -> float:
-        return float(self.moments.first[:, self.moments.col_unit_w].sum() / self.n)
-
-    def combine(
-        self, A: np.ndarray, U: np.ndarray | None = None, v: np.ndarray | None = None
-    ) -> AffineInfluence:
-        M = np.matmul(A, self.M)  # (J, K) @ (H, K, D) -> (H, J, D)
-        if U is not None:  # U is per normalised weight w_i / mean(w)
-            M[:, :, self.moments.col_unit_w] += U / self.mean_weight
-        if v is not None:
-            M[:, :, self.moments.col_one] += v[None, :]
-        return AffineInfluence(M=M, moments=self.moments)
-
-    def cluster_means(self) -> np.ndarray | None:
-        """(C, K) mean influence function of each cluster (None without clusters)."""
-        m = self.moments
-        if m.cluster_first is None:
-            return None
-        S = np.einsum("hkd,chd->ck", self.M, m.cluster_first)
-        return S / m.cluster_units[:, None]
-
-    def vcov(self, *, cluster: bool = False) -> np.ndarray:
-        """Var of the estimates: Σ_i IF_i IF_i' / n², or R `did`'s cluster version (see `att_gt`)."""
-        bar = self.cluster_means() if cluster else None
-        if bar is not None:
-            return bar.T @ bar / bar.shape[0] ** 2
-        m = self.moments
-        V = np.zeros((self.M.shape[1], self.M.shape[1]))
-        for Mh, Zh in zip(self.M, m.second, strict=True):
-            V += (Mh @ Zh) @ Mh.T
-        return V / self.n**2
+def unit_rows(panel: DidPanel, covariates: Sequence[str]) -> pd.DataFrame:
+    """Rows of att_gt's covariate path: _id, _t, _y, _g (effective cohort), _w, _x0.., _c."""
+    t = panel.table
+    cols = {
+        "_id": t[panel.idname],
+        "_t": t[panel.tname].cast("float64"),
+        "_y": t[panel.yname].cast("float64"),
+        "_g": panel.cohort(t),
+        "_w": t[panel.weightsname].cast("float64") if panel.weightsname else ibis.literal(1.0),
+    }
+    for j, x in enumerate(covariates):
+        cols[f"_x{j}"] = t[x].cast("float64")
+    if panel.clustervars:
+        cols["_c"] = t[panel.clustervars[0]]
+    return fetch(t.select(**cols), what="att_gt with covariates")
 
 
-@dataclass(frozen=True)
-class UnitInfluence:
-    """Explicit unit-level influence functions (the covariate path, where the data were pulled)."""
-
-    IF: np.ndarray  # (n, K)
-    cohort_index: np.ndarray  # (n,) index into `cohorts`
-    cohorts: np.ndarray  # (H,)
-    weights: np.ndarray  # (n,) unit weights (raw)
-    cluster: np.ndarray | None = None  # (n,) cluster codes
-
-    @property
-    def n(self) -> int:
-        return int(self.IF.shape[0])
-
-    @property
-    def cohort_weight(self) -> np.ndarray:
-        w = np.bincount(self.cohort_index, weights=self.weights, minlength=len(self.cohorts))
-        return w / w.sum()
-
-    def combine(
-        self, A: np.ndarray, U: np.ndarray | None = None, v: np.ndarray | None = None
-    ) -> UnitInfluence:
-        IF = self.IF @ A.T
-        if U is not None:
-            wn = self.weights / self.weights.mean()
-            IF = IF + wn[:, None] * U[self.cohort_index]
-        if v is not None:
-            IF = IF + v[None, :]
-        return UnitInfluence(
-            IF=IF,
-            cohort_index=self.cohort_index,
-            cohorts=self.cohorts,
-            weights=self.weights,
-            cluster=self.cluster,
-        )
-
-    def cluster_means(self) -> np.ndarray | None:
-        """(C, K) mean influence function of each cluster (None without clusters)."""
-        if self.cluster is None:
-            return None
-        codes, inv = np.unique(self.cluster, return_inverse=True)
-        counts = np.bincount(inv).astype(float)
-        S = np.zeros((len(codes), self.IF.shape[1]))
-        np.add.at(S, inv, self.IF)
-        return S / counts[:, None]
-
-    def vcov(self, *, cluster: bool = False) -> np.ndarray:
-        bar = self.cluster_means() if cluster else None
-        if bar is not None:
-            return bar.T @ bar / bar.shape[0] ** 2
-        return self.IF.T @ self.IF / self.n**2
+def count_distinct(table: ir.Table, column: str) -> int:
+    """Number of distinct values of `column`, counted in the engine."""
+    return int(table.select(column).distinct().count().execute())
 
 
-Influence = AffineInfluence | UnitInfluence
+COHORT = "_cohort"
+"""Column holding a unit's cohort for one component, added by `cohorts_from_log`."""
+
+
+def cohorts_from_log(panel: ir.Table, log: ir.Table, *, component: str, unit: str) -> ir.Table:
+    """The panel with `COHORT` = that component's start period on the unit, 0 if it never came."""
+    comp = log.filter(log.component == component).select(
+        _u=log[unit], _start=log.start_period.cast("int64")
+    )
+    joined = panel.left_join(comp, panel[unit] == comp._u)
+    joined = joined.mutate(**{COHORT: ibis.coalesce(joined._start, ibis.literal(0, "int64"))})
+    return joined.drop("_u", "_start")

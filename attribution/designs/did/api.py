@@ -1,0 +1,1378 @@
+"""Public entry points of the difference-in-differences family.
+
+Each function is thin orchestration: check the request (`request.py`) → gather what the math needs
+from the engine (`stats.py`: cohort moments, or the few unit rows a regression needs) → the math
+(`group_time.py`, `aggregate.py`, `drdid.py`, `fixed_effects.py`, `sunab.py`, `honest.py`,
+`launch_log.py`) → a result from `results.py`.
+
+Argument vocabulary shared by the family: ``cluster=`` names the cluster column (att_gt / aggte also
+keep R `did`'s ``clustervars`` and ``biters``); ``control_group`` is one of "nevertreated",
+"notyettreated", "lasttreated" (each function accepts the subset it supports); the fixed-effects
+regressions take ``vcov="CR1"`` (default), "HC1" or "iid".
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from attribution import config
+from attribution.data.checks import require_complete, require_unique
+from attribution.data.engine import Data, as_table, fingerprint, require_columns
+from attribution.designs.did.aggregate import Aggregation, aggregate
+from attribution.designs.did.fixed_effects import (
+    VCOV_NOTES,
+    codes,
+    fit_fe_ols,
+    relative_time,
+    wald_chi2,
+)
+from attribution.designs.did.group_time import (
+    Cell,
+    drop_inestimable,
+    gt_from_moments,
+    gt_with_covariates,
+    infer,
+    plan_cells,
+    wald_pretest,
+)
+from attribution.designs.did.honest import sensitivity_table, split_event_study
+from attribution.designs.did.influence import AffineInfluence, Influence
+from attribution.designs.did.launch_log import overlap_pairs, stack_cohorts
+from attribution.designs.did.request import (
+    check_biters,
+    check_bool,
+    check_control_group,
+    check_event_result,
+    check_event_time,
+    check_fe_vcov,
+    check_honest_options,
+    check_launch_log,
+    check_periods,
+    check_ref,
+    check_target_event_time,
+    check_window,
+    column_name,
+    parse_xformla,
+    require_2x2_cells,
+    require_absorbing,
+    require_binary,
+    require_covariates,
+    require_log_units_in_panel,
+    require_never_treated_for_cs,
+    resolve_clustervars,
+    sun_abraham_control_group,
+    validate_did_panel,
+    validate_fe_panel,
+)
+from attribution.designs.did.results import (
+    AggteResult,
+    AttGtResult,
+    EventStudyResult,
+    HonestResult,
+    OverlapReport,
+    TwfeResult,
+    breakdown_check,
+    pretrend_check,
+)
+from attribution.designs.did.stats import (
+    COHORT,
+    CohortMoments,
+    cohort_moments,
+    cohorts_from_log,
+    count_distinct,
+    pull,
+    unit_rows,
+)
+from attribution.designs.did.sunab import interaction_design, iw_aggregate, last_treated_sample
+from attribution.errors import DesignError, DesignWarning, EstimationError, OptionError
+from attribution.inference import critical_value, uniform_critical_value, wald_table
+from attribution.options import (
+    AggType,
+    BasePeriod,
+    ControlGroup,
+    EstMethod,
+    FeVcov,
+    HonestMethod,
+    LaunchMethod,
+    SaControl,
+    check_alpha,
+    check_option,
+)
+from attribution.results import Check, Estimate, Provenance
+
+__all__ = [
+    "aggte",
+    "att_gt",
+    "att_gt_from_moments",
+    "did_2x2",
+    "event_study",
+    "honest_did",
+    "launch_event_study",
+    "pretrend_test",
+    "rollout_overlap",
+    "stacked_did",
+    "sun_abraham",
+    "twfe",
+]
+
+CS_CONTROL_GROUPS = ("nevertreated", "notyettreated")
+SA_CONTROL_GROUPS = ("nevertreated", "lasttreated")
+STACKED_CONTROL_GROUPS = ("notyettreated", "nevertreated")
+
+
+# ------------------------------------------------------------------------------------------------
+# tables and labels shared by the entry points
+# ------------------------------------------------------------------------------------------------
+def _tidy(
+    terms: Sequence[str],
+    estimate: np.ndarray,
+    std_error: np.ndarray,
+    *,
+    alpha: float,
+    keys: dict[str, Any],
+    df: float | None = None,
+    band: float | None = None,
+) -> pd.DataFrame:
+    """TIDY_COLUMNS (pointwise intervals), then the key columns, then the uniform band (if any)."""
+    table = wald_table(terms, estimate, std_error, alpha=alpha, df=df)
+    for name, values in keys.items():
+        table[name] = values
+    if band is not None:
+        se = np.asarray(std_error, float)
+        table["conf_low_uniform"] = table["estimate"] - band * se
+        table["conf_high_uniform"] = table["estimate"] + band * se
+    return table
+
+
+def _att_label(yname: str | None, kind: str) -> str:
+    outcome = yname or "the outcome"
+    return {
+        "simple": f"ATT on {outcome}, average over post-treatment (group, time) cells "
+        "weighted by cohort size",
+        "dynamic": f"ATT on {outcome}, average over post-treatment event times",
+        "group": f"ATT on {outcome}, average of the cohort effects weighted by cohort size",
+        "calendar": f"ATT on {outcome}, average over calendar periods",
+    }[kind]
+
+
+def _overall(agg: Aggregation, *, alpha: float, label: str) -> Estimate:
+    """The overall ATT of an aggregation with its pointwise (normal) interval."""
+    row = wald_table(["ATT"], [agg.overall_estimate], [agg.overall_std_error], alpha=alpha)
+    return Estimate.from_row(row.iloc[0], label=label)
+
+
+def _pretrend(times: np.ndarray, est: np.ndarray, vcov: np.ndarray, alpha: float) -> Check:
+    """The event-study pre-trend Check: joint Wald test of the pre-period coefficients."""
+    times = np.asarray(times, float)
+    est = np.asarray(est, float)
+    vcov = np.asarray(vcov, float)
+    pre = (times < 0) & (np.diag(vcov) > 0)
+    if not pre.any():
+        return Check(
+            name="pre-trend test",
+            passed=None,
+            detail="not run: the event study has no pre-period coefficient to test",
+        )
+    what = f"pre-period coefficients (event times {', '.join(f'{e:g}' for e in times[pre])})"
+    try:
+        stat, dof, p = wald_chi2(est[pre], vcov[np.ix_(pre, pre)])
+    except EstimationError:
+        stat, dof, p = math.nan, int(pre.sum()), math.nan
+    return pretrend_check(stat, dof, p, alpha=alpha, what=what)
+
+
+# ------------------------------------------------------------------------------------------------
+# Callaway & Sant'Anna: att_gt, aggte
+# ------------------------------------------------------------------------------------------------
+def att_gt(
+    data: Data,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    xformla: str | None = None,
+    control_group: ControlGroup = "nevertreated",
+    anticipation: float = 0,
+    est_method: EstMethod = "dr",
+    base_period: BasePeriod = "varying",
+    weightsname: str | None = None,
+    clustervars: str | Sequence[str] | None = None,
+    cluster: str | Sequence[str] | None = None,
+    bstrap: bool = False,
+    biters: int = 999,
+    cband: bool = False,
+    alpha: float = 0.05,
+    allow_unbalanced_panel: bool = False,
+    seed: int | None = None,
+) -> AttGtResult:
+    """Group-time ATTs of Callaway & Sant'Anna (2021) with R `did`'s arguments and semantics.
+
+    `gname` holds each unit's first treated period (0 = never treated). Returns an AttGtResult:
+    ``tidy()`` has one row per (group, time); ``aggte(result, type=...)`` aggregates it; the
+    headline is the simple-weighted overall ATT. `cluster` is another name for R's `clustervars`
+    (pass one). Differences from R: bad panels raise typed errors instead of being silently
+    repaired (see `validate_did_panel`); ``cband=True`` needs ``bstrap=True`` and puts the uniform
+    band in ``conf_*_uniform`` (``conf_low``/``conf_high`` stay pointwise); clustering is honoured
+    by the analytic SEs too.
+    """
+    control_group = check_control_group(control_group, CS_CONTROL_GROUPS)  # type: ignore[assignment]
+    check_option("est_method", est_method, EstMethod)
+    check_option("base_period", base_period, BasePeriod)
+    alpha = check_alpha(alpha)
+    bstrap = check_bool("bstrap", bstrap)
+    cband = check_bool("cband", cband)
+    allow_unbalanced_panel = check_bool("allow_unbalanced_panel", allow_unbalanced_panel)
+    biters = check_biters(biters)
+    if cband and not bstrap:
+        raise OptionError(
+            "cband=True needs the multiplier bootstrap",
+            fix="pass bstrap=True for a uniform band, or cband=False for pointwise intervals",
+        )
+    clustervars = resolve_clustervars(clustervars, cluster)
+    seed = config.get().seed if seed is None else int(seed)
+    covariates = parse_xformla(xformla)
+
+    panel = validate_did_panel(
+        data,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        gname=gname,
+        weightsname=weightsname,
+        clustervars=clustervars,
+        allow_unbalanced_panel=allow_unbalanced_panel,
+        require_never_treated=(control_group == "nevertreated"),
+        anticipation=anticipation,
+    )
+    require_never_treated_for_cs(panel)
+    require_covariates(panel, covariates)
+
+    cells = plan_cells(
+        panel.periods,
+        np.concatenate([[0.0], panel.cohorts]),
+        control_group=control_group,
+        base_period=base_period,
+        anticipation=panel.anticipation,
+    )
+    infl: Influence
+    if covariates:
+        frame = unit_rows(panel, covariates)
+        att, infl = gt_with_covariates(
+            frame, cells, covariates, est_method, periods=panel.periods, balanced=panel.balanced
+        )
+    else:
+        mom = cohort_moments(panel)
+        att, M = gt_from_moments(mom, cells)
+        infl = AffineInfluence(M=M, moments=mom)
+    cells, att, infl = drop_inestimable(cells, att, infl, base_period)
+    options = {
+        "yname": yname,
+        "tname": tname,
+        "idname": idname,
+        "gname": gname,
+        "xformla": xformla,
+        "control_group": control_group,
+        "anticipation": panel.anticipation,
+        "est_method": est_method,
+        "base_period": base_period,
+        "weightsname": weightsname,
+        "clustervars": list(panel.clustervars),
+        "bstrap": bstrap,
+        "biters": biters,
+        "cband": cband,
+        "allow_unbalanced_panel": allow_unbalanced_panel,
+    }
+    return _att_gt_result(
+        cells,
+        att,
+        infl,
+        options=options,
+        data=fingerprint(panel.table, n_rows=panel.n_rows),
+        periods=panel.periods,
+        cohorts=panel.cohorts,
+        cohort_sizes=panel.cohort_sizes,
+        n_never_treated=panel.n_never_treated,
+        balanced=panel.balanced,
+        clustervars=panel.clustervars,
+        alpha=alpha,
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+    )
+
+
+def att_gt_from_moments(
+    moments: CohortMoments,
+    *,
+    control_group: ControlGroup = "nevertreated",
+    anticipation: float = 0,
+    base_period: BasePeriod = "varying",
+    bstrap: bool = False,
+    biters: int = 999,
+    cband: bool = False,
+    alpha: float = 0.05,
+    seed: int | None = None,
+) -> AttGtResult:
+    """att_gt (no covariates) from precomputed cohort moments, e.g. `cohort_moments_from_arrays`.
+
+    The same estimator and inference as `att_gt`, without a table: for simulations and for
+    moments aggregated elsewhere. Cohort label 0 = never treated.
+    """
+    control_group = check_control_group(control_group, CS_CONTROL_GROUPS)  # type: ignore[assignment]
+    check_option("base_period", base_period, BasePeriod)
+    alpha = check_alpha(alpha)
+    if cband and not bstrap:
+        raise OptionError("cband=True needs the multiplier bootstrap", fix="pass bstrap=True")
+    seed = config.get().seed if seed is None else int(seed)
+    labels = np.asarray(moments.cohorts, float)
+    if control_group == "nevertreated" and not (labels == 0).any():
+        raise DesignError("no never-treated cohort (label 0) in the moments")
+    cells = plan_cells(
+        moments.periods,
+        labels,
+        control_group=control_group,
+        base_period=base_period,
+        anticipation=float(anticipation),
+    )
+    att, M = gt_from_moments(moments, cells)
+    cells, att, infl = drop_inestimable(
+        cells, att, AffineInfluence(M=M, moments=moments), base_period
+    )
+    treated = labels > 0
+    return _att_gt_result(
+        cells,
+        att,
+        infl,
+        options={
+            "control_group": control_group,
+            "anticipation": float(anticipation),
+            "base_period": base_period,
+            "bstrap": bool(bstrap),
+            "biters": int(biters),
+            "cband": bool(cband),
+        },
+        data=None,
+        periods=moments.periods,
+        cohorts=labels[treated],
+        cohort_sizes=moments.n_units[treated],
+        n_never_treated=int(moments.n_units[~treated].sum()),
+        balanced=moments.balanced,
+        clustervars=("cluster",) if moments.cluster_first is not None else (),
+        alpha=alpha,
+        bstrap=bool(bstrap),
+        biters=int(biters),
+        cband=bool(cband),
+        seed=seed,
+        est_method="dr",
+    )
+
+
+def _att_gt_result(
+    cells: list[Cell],
+    att: np.ndarray,
+    infl: Influence,
+    *,
+    options: dict,
+    data: Any,
+    periods: np.ndarray,
+    cohorts: np.ndarray,
+    cohort_sizes: np.ndarray,
+    n_never_treated: int,
+    balanced: bool,
+    clustervars: tuple[str, ...],
+    alpha: float,
+    bstrap: bool,
+    biters: int,
+    cband: bool,
+    seed: int,
+    est_method: str | None = None,
+) -> AttGtResult:
+    """Inference, the tidy table, the headline and the pre-test for estimated cells."""
+    clustered = bool(clustervars)
+    inf = infer(
+        att,
+        infl,
+        cluster=clustered,
+        alpha=alpha,
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+    )
+    groups = np.array([c.group for c in cells])
+    times = np.array([c.time for c in cells])
+    post = np.array([c.post for c in cells])
+    table = _tidy(
+        [f"ATT(g={g:g},t={t:g})" for g, t in zip(groups, times, strict=True)],
+        att,
+        inf.std_error,
+        alpha=alpha,
+        keys={"group": groups, "time": times, "event_time": times - groups},
+        band=inf.crit if cband else None,
+    )
+    table["post"] = post
+    wald, wald_p, wald_df = wald_pretest(att, inf.vcov, ~post)
+    try:  # the headline: what aggte(type="simple") reports, over the estimable cells
+        simple = aggregate(
+            groups,
+            times,
+            att,
+            infl,
+            type="simple",
+            na_rm=True,
+            clustered=clustered,
+            alpha=alpha,
+            bstrap=bstrap,
+            biters=biters,
+            cband=False,
+            seed=seed,
+        )
+    except DesignError as err:
+        raise DesignError(
+            "no post-treatment ATT(g,t) can be estimated, so there is no overall ATT",
+            fix="check the cohorts and periods: every treated cohort needs periods from its "
+            "adoption on and a comparison group there",
+        ) from err
+    return AttGtResult(
+        design="did.att_gt",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design="did.att_gt",
+            data=data,
+            options=options,
+            seed=seed if (bstrap or cband) else None,
+        ),
+        checks=(
+            pretrend_check(
+                wald, wald_df, wald_p, alpha=alpha, what="pre-treatment ATT(g,t) (R `did` pre-test)"
+            ),
+        ),
+        overall=_overall(simple, alpha=alpha, label=_att_label(options.get("yname"), "simple")),
+        control_group=options["control_group"],
+        est_method=est_method or options["est_method"],
+        base_period=options["base_period"],
+        anticipation=float(options["anticipation"]),
+        xformla=options.get("xformla"),
+        n_units=int(infl.n),
+        periods=tuple(float(p) for p in periods),
+        cohorts=tuple(float(g) for g in cohorts),
+        cohort_sizes=tuple(int(s) for s in cohort_sizes),
+        n_never_treated=int(n_never_treated),
+        balanced=bool(balanced),
+        clustervars=tuple(clustervars),
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+        critical_value=inf.crit,
+        pretest_wald=wald,
+        pretest_pvalue=wald_p,
+        pretest_df=wald_df,
+        vcov=inf.vcov,
+        influence=infl,
+    )
+
+
+def aggte(
+    result: AttGtResult,
+    *,
+    type: AggType = "simple",
+    min_e: float = -math.inf,
+    max_e: float = math.inf,
+    balance_e: int | None = None,
+    na_rm: bool = False,
+    bstrap: bool | None = None,
+    biters: int | None = None,
+    cband: bool | None = None,
+    alpha: float | None = None,
+    seed: int | None = None,
+) -> AggteResult:
+    """Aggregate ATT(g,t) like R `did`'s aggte; options left None are taken from `result`.
+
+    - "simple": average of post-treatment ATT(g,t) weighted by cohort size;
+    - "dynamic": event study by e = t - g (min_e, max_e, balance_e); overall = mean over e >= 0;
+    - "group": average post-treatment effect per cohort; overall weights cohorts by size;
+    - "calendar": average effect per period among treated cohorts; overall = mean over periods.
+
+    The headline is the overall ATT (``result.overall``, also ``overall_att`` / ``overall_se``);
+    with ``cband=True`` the rows' uniform band is in ``conf_*_uniform``.
+    """
+    if not isinstance(result, AttGtResult):
+        raise OptionError(
+            f"aggte needs the result of att_gt, got {builtins.type(result).__name__}",
+            fix="call aggte(att_gt(...), type=...)",
+        )
+    check_option("type", type, AggType)
+    min_e = check_event_time("min_e", min_e)
+    max_e = check_event_time("max_e", max_e)
+    if min_e > max_e:
+        raise OptionError(f"min_e={min_e:g} is larger than max_e={max_e:g}")
+    if balance_e is not None and (
+        isinstance(balance_e, bool)
+        or not isinstance(balance_e, int | np.integer)
+        or int(balance_e) < 0
+    ):
+        raise OptionError(f"balance_e={balance_e!r} must be None or an integer >= 0")
+    na_rm = check_bool("na_rm", na_rm)
+    bstrap = check_bool("bstrap", result.bstrap if bstrap is None else bstrap)
+    cband = check_bool("cband", result.cband if cband is None else cband)
+    biters = check_biters(result.biters if biters is None else biters)
+    alpha = result.alpha if alpha is None else check_alpha(alpha)
+    seed = result.seed if seed is None else int(seed)
+    if cband and not bstrap:
+        raise OptionError(
+            "cband=True needs the multiplier bootstrap",
+            fix="pass bstrap=True for a uniform band, or cband=False for pointwise intervals",
+        )
+
+    tab = result.table
+    agg = aggregate(
+        tab["group"].to_numpy(float),
+        tab["time"].to_numpy(float),
+        tab["estimate"].to_numpy(float),
+        result.influence,
+        type=type,
+        min_e=min_e,
+        max_e=max_e,
+        balance_e=balance_e,
+        na_rm=na_rm,
+        clustered=bool(result.clustervars),
+        alpha=alpha,
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+    )
+    if type == "simple":
+        table = wald_table(["ATT"], agg.estimate, agg.std_error, alpha=alpha)
+    else:
+        key, short = {"dynamic": ("event_time", "e"), "group": ("group", "g")}.get(
+            type, ("time", "t")
+        )
+        table = _tidy(
+            [f"ATT({short}={k:g})" for k in agg.keys],
+            agg.estimate,
+            agg.std_error,
+            alpha=alpha,
+            keys={key: agg.keys},
+            band=agg.crit if cband else None,
+        )
+    options = {
+        "type": type,
+        "min_e": min_e,
+        "max_e": max_e,
+        "balance_e": balance_e,
+        "na_rm": na_rm,
+        "bstrap": bstrap,
+        "biters": biters,
+        "cband": cband,
+        **{f"att_gt.{k}": v for k, v in result.provenance.options.items()},
+    }
+    yname = result.provenance.options.get("yname")
+    return AggteResult(
+        design=f"did.aggte.{type}",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design=f"did.aggte.{type}",
+            data=result.provenance.data,
+            options=options,
+            seed=seed if (bstrap or cband) else None,
+        ),
+        checks=result.checks,
+        type=type,
+        overall=_overall(agg, alpha=alpha, label=_att_label(yname, type)),
+        min_e=min_e,
+        max_e=max_e,
+        balance_e=None if balance_e is None else int(balance_e),
+        na_rm=na_rm,
+        bstrap=bstrap,
+        biters=biters,
+        cband=cband,
+        seed=seed,
+        critical_value=float(agg.crit),
+        n_units=result.n_units,
+        vcov=agg.vcov,
+        influence=agg.influence,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# fixed-effects regressions: twfe, did_2x2, event_study, sun_abraham
+# ------------------------------------------------------------------------------------------------
+def twfe(
+    data: Data,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    treatment: str,
+    cluster: str | None = None,
+    covariates: Sequence[str] | None = None,
+    vcov: FeVcov = "CR1",
+    alpha: float = 0.05,
+) -> TwfeResult:
+    """Static two-way fixed-effects DiD ``y ~ treatment (+ covariates) | idname + tname``.
+
+    The treatment column must be 0/1 and absorbing (once 1, a unit stays 1); panels may be
+    unbalanced. Standard errors: CR1 clustered on `cluster` (default `idname`) with fixest's
+    small-sample convention, or ``vcov="HC1"`` / ``"iid"`` (`fixed_effects` module docstring);
+    match ``pyfixest.feols(..., vcov={"CRV1": ...} | "hetero" | "iid")``.
+    """
+    req = validate_fe_panel(
+        data,
+        design="twfe",
+        yname=yname,
+        idname=idname,
+        tname=tname,
+        cluster=cluster,
+        covariates=covariates,
+        vcov=vcov,
+        binary={"treatment": treatment},
+    )
+    alpha = check_alpha(alpha)
+    assert req.shape is not None
+    df = pull(req.table, req.columns, what="twfe")
+    require_binary(
+        df,
+        treatment,
+        show=[idname, tname],
+        what="treatment column",
+        fix="code the treatment as 1 for treated unit-periods and 0 otherwise "
+        "(for a continuous exposure use the DML design)",
+    )
+    require_absorbing(df, idname=idname, tname=tname, treatment=treatment)
+    d = df[treatment].astype(float)
+    if d.nunique() < 2:
+        raise DesignError(
+            f"treatment {treatment!r} never varies (all {int(d.iloc[0])})",
+            columns=[treatment],
+            fix="the panel needs both treated and untreated unit-periods",
+        )
+    covs = list(req.covariates)
+    fit = fit_fe_ols(
+        df[yname].to_numpy(float),
+        df[[treatment, *covs]].to_numpy(float),
+        [codes(df[idname]), codes(df[tname])],
+        None if req.cluster is None else df[req.cluster].to_numpy(),
+        names=[treatment, *covs],
+        vcov=req.vcov,
+    )
+    se = np.sqrt(np.diag(fit.vcov))
+    table = wald_table([treatment, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
+    return TwfeResult(
+        design="did.twfe",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design="did.twfe",
+            data=fingerprint(req.table, n_rows=req.shape.n_rows),
+            options={
+                "yname": yname,
+                "tname": tname,
+                "idname": idname,
+                "treatment": treatment,
+                "cluster": req.cluster,
+                "covariates": covs,
+                "vcov": req.vcov,
+                "alpha": alpha,
+            },
+        ),
+        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects)",
+        n_obs=fit.n_obs,
+        n_units=req.shape.n_units,
+        n_periods=len(req.shape.periods),
+        n_clusters=fit.n_clusters,
+        vcov_type=VCOV_NOTES[req.vcov],
+        vcov=fit.vcov,
+    )
+
+
+def did_2x2(
+    data: Data,
+    *,
+    yname: str,
+    group: str,
+    post: str,
+    idname: str | None = None,
+    cluster: str | None = None,
+    covariates: Sequence[str] | None = None,
+    vcov: FeVcov = "CR1",
+    alpha: float = 0.05,
+) -> TwfeResult:
+    """The canonical 2×2 DiD: ``y ~ group:post (+ covariates) | FE``.
+
+    With `idname` (a panel) the fixed effects are unit + post, so `group` is absorbed; without it
+    (repeated cross-sections) they are group + post. The term in `tidy()` is ``"{group}:{post}"``.
+    `group` must be constant within a unit; both are 0/1. CR1 clustered on `cluster` (default
+    `idname`; required for cross-sections, since errors are rarely independent there), or
+    ``vcov="HC1"`` / ``"iid"``.
+    """
+    req = validate_fe_panel(
+        data,
+        design="did_2x2",
+        yname=yname,
+        idname=idname,
+        cluster=cluster,
+        covariates=covariates,
+        vcov=vcov,
+        binary={"group": group, "post": post},
+    )
+    alpha = check_alpha(alpha)
+    df = pull(req.table, req.columns, what="did_2x2")
+    for c in (group, post):
+        require_binary(df, c, show=[c])
+    require_2x2_cells(df, group=group, post=post, idname=idname)
+    fe = [codes(df[idname]) if idname is not None else codes(df[group]), codes(df[post])]
+    term = f"{group}:{post}"
+    covs = list(req.covariates)
+    x = np.column_stack([df[group].to_numpy(float) * df[post].to_numpy(float), df[covs]])
+    fit = fit_fe_ols(
+        df[yname].to_numpy(float),
+        x,
+        fe,
+        None if req.cluster is None else df[req.cluster].to_numpy(),
+        names=[term, *covs],
+        vcov=req.vcov,
+    )
+    se = np.sqrt(np.diag(fit.vcov))
+    table = wald_table([term, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
+    return TwfeResult(
+        design="did.2x2",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design="did.2x2",
+            data=fingerprint(req.table, n_rows=len(df)),
+            options={
+                "yname": yname,
+                "group": group,
+                "post": post,
+                "idname": idname,
+                "cluster": req.cluster,
+                "covariates": covs,
+                "vcov": req.vcov,
+                "alpha": alpha,
+            },
+        ),
+        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD)",
+        n_obs=fit.n_obs,
+        n_units=int(df[idname].nunique()) if idname else len(df),
+        n_periods=2,
+        n_clusters=fit.n_clusters,
+        vcov_type=VCOV_NOTES[req.vcov],
+        vcov=fit.vcov,
+    )
+
+
+def _event_result(
+    *,
+    design: str,
+    event_times: np.ndarray,
+    coef: np.ndarray,
+    vcov: np.ndarray,
+    alpha: float,
+    dof: int | None,
+    provenance: Provenance,
+    label: str,
+    ref: int,
+    n_obs: int,
+    n_units: int,
+    n_clusters: int | None,
+    estimator: str,
+    vcov_type: str,
+    extra: pd.DataFrame | None = None,
+) -> EventStudyResult:
+    """The event-study table (pointwise intervals + sup-t band), its pre-trend check, the result."""
+    event_times = np.asarray(event_times, dtype=np.int64)
+    if not (event_times >= 0).any():
+        raise DesignError(
+            f"the event study has no post-period coefficient (event times {event_times.tolist()})",
+            fix="include event times >= 0 (widen the window)",
+        )
+    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+    ucrit = uniform_critical_value(vcov, alpha, seed=config.get().seed)
+    if dof is not None and np.isfinite(ucrit):
+        # scale the normal sup-t value by the t/normal ratio so small-G bands are not too narrow
+        ucrit *= critical_value(alpha, dof) / critical_value(alpha)
+    table = _tidy(
+        [f"ATT(e={int(e)})" for e in event_times],
+        coef,
+        se,
+        alpha=alpha,
+        df=dof,
+        keys={"event_time": event_times},
+        band=ucrit,
+    )
+    return EventStudyResult(
+        design=design,
+        table=table,
+        alpha=alpha,
+        provenance=provenance,
+        checks=(_pretrend(event_times, coef, vcov, alpha),),
+        headline_label=label,
+        ref=int(ref),
+        n_obs=int(n_obs),
+        n_units=int(n_units),
+        n_clusters=n_clusters,
+        uniform_crit=float(ucrit),
+        estimator=estimator,
+        vcov_type=vcov_type,
+        dof=dof,
+        vcov=vcov,
+        extra=extra,
+    )
+
+
+def event_study(
+    data: Data,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    ref: int = -1,
+    window: tuple[int, int] | None = None,
+    cluster: str | None = None,
+    vcov: FeVcov = "CR1",
+    alpha: float = 0.05,
+) -> EventStudyResult:
+    """TWFE dynamic event study ``y ~ Σ_{e≠ref} 1[t-g=e] | idname + tname``.
+
+    `gname` is the first treated period (0 = never treated, R `did`'s convention); never-treated
+    units have every event-time dummy 0. With `window=(lo, hi)`, treated-unit rows whose event time
+    lies outside [lo, hi] are dropped (not binned) and reported in `n_obs`. Matches pyfixest
+    ``feols("y ~ i(rel_time, ref=ref) | id + t", vcov={"CRV1": cluster})``. Under staggered
+    adoption with heterogeneous effects these coefficients mix cohorts with non-convex weights
+    (Sun & Abraham 2021) — see :func:`sun_abraham`.
+    """
+    ref = check_ref(ref)
+    win = check_window(window, ref=ref)
+    alpha = check_alpha(alpha)
+    vcov, cl = check_fe_vcov(vcov, cluster, default=idname)
+    panel = validate_did_panel(
+        data,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        gname=gname,
+        clustervars=cl,
+        allow_unbalanced_panel=True,
+    )
+    t = panel.table
+    df = pull(
+        t.mutate(_cohort=panel.cohort()),
+        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        what="event_study",
+    )
+    frame, rel = relative_time(df, tname=tname, cohort="_cohort", window=win)
+    seen = set(rel[np.isfinite(rel)].astype(int))
+    times = np.array(sorted(seen - {ref}), dtype=np.int64)
+    if ref not in seen:
+        raise DesignError(
+            f"the reference event time ref={ref} is not observed for any treated unit",
+            columns=[tname, gname],
+            fix="choose a ref among the observed event times "
+            f"({sorted(seen)[:12]}…) or widen the window",
+        )
+    if len(times) == 0:
+        raise DesignError("no event time besides the reference is observed", columns=[gname])
+    x = (rel[:, None] == times[None, :]).astype(float)
+    fit = fit_fe_ols(
+        frame[yname].to_numpy(float),
+        x,
+        [codes(frame[idname]), codes(frame[tname])],
+        None if cl is None else frame[cl].to_numpy(),
+        names=[f"e={e}" for e in times],
+        vcov=vcov,
+    )
+    return _event_result(
+        design="did.event_study",
+        event_times=times,
+        coef=fit.coef,
+        vcov=fit.vcov,
+        alpha=alpha,
+        dof=fit.df_t,
+        provenance=Provenance(
+            design="did.event_study",
+            data=fingerprint(t, n_rows=panel.n_rows),
+            options={
+                "yname": yname,
+                "tname": tname,
+                "idname": idname,
+                "gname": gname,
+                "ref": ref,
+                "window": list(win) if win else None,
+                "cluster": cl,
+                "vcov": vcov,
+                "alpha": alpha,
+            },
+            seed=config.get().seed,
+        ),
+        label=f"effect of adoption ({gname}) on {yname}, average over post-treatment periods",
+        ref=ref,
+        n_obs=fit.n_obs,
+        n_units=int(frame[idname].nunique()),
+        n_clusters=fit.n_clusters,
+        estimator="twfe",
+        vcov_type=VCOV_NOTES[vcov],
+    )
+
+
+def sun_abraham(
+    data: Data,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    ref: int = -1,
+    control_group: ControlGroup = "nevertreated",
+    control: SaControl | None = None,
+    cluster: str | None = None,
+    vcov: FeVcov = "CR1",
+    alpha: float = 0.05,
+) -> EventStudyResult:
+    """Sun & Abraham interaction-weighted event study (`sunab` module docstring for the method).
+
+    `gname` is the first treated period, 0 for never treated. ``control_group="nevertreated"``
+    needs never-treated units; ``"lasttreated"`` uses the last-treated cohort as the control and
+    drops every row from its adoption period on. ``control="never"|"last"`` is the deprecated
+    spelling. The cohort-specific coefficients are in ``result.cohort_effects`` (columns group,
+    event_time, n_obs, estimate, std_error, weight).
+    """
+    ref = check_ref(ref)
+    control_group = sun_abraham_control_group(control, control_group)  # type: ignore[assignment]
+    alpha = check_alpha(alpha)
+    vcov, cl = check_fe_vcov(vcov, cluster, default=idname)
+    panel = validate_did_panel(
+        data,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        gname=gname,
+        clustervars=cl,
+        allow_unbalanced_panel=True,
+        require_never_treated=control_group == "nevertreated",
+    )
+    t = panel.table
+    df = pull(
+        t.mutate(_cohort=panel.cohort()),
+        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        what="sun_abraham",
+    )
+    if control_group == "lasttreated":
+        df = last_treated_sample(df, cohorts=panel.cohorts, tname=tname, gname=gname)
+    g = df["_cohort"].to_numpy(float)
+    rel = np.where(g > 0, np.round(df[tname].to_numpy(float) - g), np.nan)
+    cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname)
+    fit = fit_fe_ols(
+        df[yname].to_numpy(float),
+        x,
+        [codes(df[idname]), codes(df[tname])],
+        None if cl is None else df[cl].to_numpy(),
+        names=names,
+        vcov=vcov,
+    )
+    es, nu, v_nu, w = iw_aggregate(
+        cells["group"].to_numpy(),
+        cells["event_time"].to_numpy(),
+        fit.coef,
+        fit.vcov,
+        cells["n_obs"].to_numpy(),
+    )
+    cohort_effects = cells.assign(
+        group=cells["group"].astype(np.int64),
+        event_time=cells["event_time"].astype(np.int64),
+        estimate=fit.coef,
+        std_error=np.sqrt(np.diag(fit.vcov)),
+        weight=w.sum(axis=0),
+    )
+    return _event_result(
+        design="did.sun_abraham",
+        event_times=es,
+        coef=nu,
+        vcov=v_nu,
+        alpha=alpha,
+        dof=fit.df_t,
+        provenance=Provenance(
+            design="did.sun_abraham",
+            data=fingerprint(t, n_rows=panel.n_rows),
+            options={
+                "yname": yname,
+                "tname": tname,
+                "idname": idname,
+                "gname": gname,
+                "ref": ref,
+                "control_group": control_group,
+                "cluster": cl,
+                "vcov": vcov,
+                "alpha": alpha,
+            },
+            seed=config.get().seed,
+        ),
+        label=f"effect of adoption ({gname}) on {yname}, average over post-treatment periods "
+        "(Sun & Abraham)",
+        ref=ref,
+        n_obs=fit.n_obs,
+        n_units=int(df[idname].nunique()),
+        n_clusters=fit.n_clusters,
+        estimator="sun_abraham",
+        vcov_type=VCOV_NOTES[vcov],
+        extra=cohort_effects,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# diagnostics on event studies: pretrend_test, honest_did
+# ------------------------------------------------------------------------------------------------
+def pretrend_test(result: Any) -> Check:
+    """Joint Wald (chi-square) test that all pre-period event-study coefficients are zero.
+
+    Works for any result with the ``event_study() -> (event_times, estimates, vcov)`` protocol
+    (EventStudyResult, Callaway–Sant'Anna dynamic aggregation). Pre-periods are event times below
+    -1 for results that include the reference -1 with zero variance, otherwise every event time < 0.
+    Returns a `Check` (statistic = chi², df, p_value; ``passed`` when p >= the result's alpha, i.e.
+    no evidence against parallel pre-trends); event-study results carry it in ``checks`` already.
+    """
+    check_event_result(result, "pretrend_test")
+    times, est, vcov = result.event_study()
+    times = np.asarray(times, dtype=float)
+    est = np.asarray(est, dtype=float)
+    vcov = np.asarray(vcov, dtype=float)
+    pre = (times < 0) & (np.diag(vcov) > 0)
+    if not pre.any():
+        raise DesignError(
+            "the event study has no pre-period coefficient to test",
+            fix="estimate leads (event times < 0 other than the reference)",
+        )
+    stat, dof, p = wald_chi2(est[pre], vcov[np.ix_(pre, pre)])
+    alpha = float(getattr(result, "alpha", config.get().alpha))
+    return pretrend_check(
+        stat,
+        dof,
+        p,
+        alpha=alpha,
+        what=f"pre-period coefficients (event times {', '.join(f'{e:g}' for e in times[pre])})",
+    )
+
+
+def honest_did(
+    result: Any,
+    *,
+    method: HonestMethod = "smoothness",
+    M: float | Sequence[float] | None = None,
+    Mbar: float | Sequence[float] | None = None,
+    e: int = 0,
+    alpha: float = 0.05,
+) -> HonestResult:
+    """Rambachan–Roth sensitivity of the event-time-`e` effect to violations of parallel trends.
+
+    `result` is anything with ``event_study() -> (event_times, estimates, vcov)``. Smoothness uses
+    the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest pre-period second
+    difference plus two standard errors of β_e); relative magnitudes inverts the ARP conditional
+    least-favourable hybrid test for each M̄ in `Mbar` (default 0, 0.5, …, 2) — `honest` module
+    docstring. Headline: θ with its conventional interval; the breakdown value is a check.
+    """
+    method = check_honest_options(method, M, Mbar)  # type: ignore[assignment]
+    alpha = check_alpha(alpha)
+    check_event_result(result, "honest_did")
+    parts = split_event_study(*result.event_study())
+    e = check_target_event_time(e, parts.post_times)
+    table, breakdown, grid = sensitivity_table(
+        parts, method=method, M=M, Mbar=Mbar, e=e, alpha=alpha
+    )
+    n_units = getattr(result, "sample_size", None)
+    return HonestResult(
+        design="did.honest_did",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(
+            design="did.honest_did",
+            data=getattr(getattr(result, "provenance", None), "data", None),
+            options={
+                "method": method,
+                "grid": grid.tolist(),
+                "e": e,
+                "alpha": alpha,
+                "source": getattr(result, "design", builtins.type(result).__name__),
+            },
+            seed=config.get().seed,
+        ),
+        checks=(breakdown_check(breakdown, method=method, e=e),),
+        method=method,
+        e=e,
+        breakdown=breakdown,
+        n_units=n_units if isinstance(n_units, int) else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# per-component rollouts from a launch log: launch_event_study, rollout_overlap, stacked_did
+# ------------------------------------------------------------------------------------------------
+def launch_event_study(
+    panel: Data,
+    launch_log: Data,
+    *,
+    component: str,
+    yname: str,
+    unit: str,
+    time: str,
+    control_group: ControlGroup = "nevertreated",
+    cluster: str | None = None,
+    method: LaunchMethod = "cs",
+    alpha: float = 0.05,
+) -> EventStudyResult:
+    """Event study of one component's launches: cohort = its start period on each unit.
+
+    `unit` names the unit column of both tables (the launch log's is ``unit`` by its contract),
+    `time` the panel's period column. ``method="cs"`` (default): Callaway & Sant'Anna ``att_gt``
+    (universal base period; control_group "nevertreated" — the units the component never reached —
+    or "notyettreated") aggregated with ``aggte(type="dynamic")``; intervals from the influence
+    function (normal). ``method="sun_abraham"``: the Sun & Abraham IW estimator (control_group
+    "nevertreated" or "lasttreated"), CR1 clustered. Other components' launches are ignored here;
+    check them with :func:`rollout_overlap` or use :func:`stacked_did`.
+    """
+    component = column_name(component, "component")
+    check_option("method", method, LaunchMethod)
+    control_group = check_control_group(  # type: ignore[assignment]
+        control_group, CS_CONTROL_GROUPS if method == "cs" else SA_CONTROL_GROUPS
+    )
+    alpha = check_alpha(alpha)
+    yname, unit, time = (
+        column_name(yname, "yname"),
+        column_name(unit, "unit"),
+        column_name(time, "time"),
+    )
+    p, log = as_table(panel), as_table(launch_log)
+    require_columns(p, {unit: "key", time: "integer", yname: "numeric"}, role="panel")
+    check_launch_log(log, unit=unit, component=component)
+    require_log_units_in_panel(p, log, component=component, unit=unit)
+    t = cohorts_from_log(p, log, component=component, unit=unit)
+    if method == "sun_abraham":
+        res = sun_abraham(
+            t,
+            yname=yname,
+            tname=time,
+            idname=unit,
+            gname=COHORT,
+            control_group=control_group,
+            cluster=cluster,
+            alpha=alpha,
+        )
+    else:
+        res = _cs_event_study(
+            t,
+            yname=yname,
+            tname=time,
+            idname=unit,
+            control_group=control_group,
+            cluster=cluster,
+            alpha=alpha,
+        )
+    design = f"did.launch_event_study[{component}]"
+    options = dict(res.provenance.options) | {"component": component, "method": method}
+    return dataclasses.replace(
+        res,
+        design=design,
+        provenance=dataclasses.replace(res.provenance, design=design, options=options),
+        headline_label=f"effect of {component} on {yname}, average over post-launch periods",
+    )
+
+
+def _cs_event_study(
+    t: ir.Table,
+    *,
+    yname: str,
+    tname: str,
+    idname: str,
+    control_group: str,
+    cluster: str | None,
+    alpha: float,
+) -> EventStudyResult:
+    """att_gt (universal base) → aggte(dynamic) as an EventStudyResult without the reference."""
+    gt = att_gt(
+        t,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        gname=COHORT,
+        control_group=control_group,  # type: ignore[arg-type]
+        base_period="universal",
+        cluster=cluster,
+        alpha=alpha,
+    )
+    agg = aggte(gt, type="dynamic")
+    times, est, vcov = agg.event_study()
+    times = np.asarray(times, dtype=np.int64)
+    est, vcov = np.asarray(est, float), np.asarray(vcov, float)
+    keep = np.diag(vcov) > 0  # the universal base period is reported as 0 with variance 0
+    ref = int(times[~keep][0]) if (~keep).any() else -1
+    return _event_result(
+        design="did.cs_dynamic",
+        event_times=times[keep],
+        coef=est[keep],
+        vcov=vcov[np.ix_(keep, keep)],
+        alpha=alpha,
+        dof=None,
+        provenance=agg.provenance,
+        label=f"effect on {yname}, average over post-treatment event times",
+        ref=ref,
+        n_obs=int(gt.provenance.data.n_rows) if gt.provenance.data else 0,
+        n_units=int(gt.n_units),
+        n_clusters=int(gt.n_units)
+        if cluster is None or cluster == idname
+        else count_distinct(t, cluster),
+        estimator="callaway_santanna",
+        vcov_type="influence-function (Callaway & Sant'Anna 2021), normal intervals",
+    )
+
+
+def rollout_overlap(launch_log: Data, *, window: int, unit: str = "unit") -> OverlapReport:
+    """Flag launches of different components on the same unit within `window` periods.
+
+    Returns an OverlapReport (table: unit, component_a, component_b, start_a, start_b, gap;
+    ``to_check()`` for a result's checks) and emits a DesignWarning with the report's text when
+    any pair is found. `unit` defaults to the launch-log contract's column.
+    """
+    window = check_periods("window", window)
+    log = as_table(launch_log)
+    check_launch_log(log, unit=unit)
+    df = pull(log, [unit, "component", "start_period"], what="rollout_overlap")
+    df = df.rename(columns={unit: "unit"})
+    report = OverlapReport(
+        window=window,
+        table=overlap_pairs(df, window),
+        n_units=int(df["unit"].nunique()),
+        n_launches=len(df),
+    )
+    if not report.passed:
+        warnings.warn(report.text, DesignWarning, stacklevel=2)
+    return report
+
+
+def stacked_did(
+    panel: Data,
+    launch_log: Data,
+    *,
+    component: str,
+    yname: str,
+    unit: str,
+    time: str,
+    window: tuple[int, int],
+    ref: int = -1,
+    control_group: ControlGroup = "notyettreated",
+    cluster: str | None = None,
+    alpha: float = 0.05,
+) -> EventStudyResult:
+    """Stacked event study (Cengiz et al. 2019) for one component.
+
+    For each cohort g of the component: a sub-experiment with the units it reached at g (treated)
+    and, as controls, the units it had not reached by g + window[1] (control_group="notyettreated",
+    the default: not yet or never treated) or never reached ("nevertreated"), over the periods
+    g + window[0] … g + window[1]; units where *another* component launched inside that calendar
+    window are left out of the sub-experiment. The stacked data are fit with
+    ``y ~ Σ_{e≠ref} 1[treated, t-g=e] | sub-experiment×unit + sub-experiment×period``, CR1 clustered
+    on `cluster` (default the unit, so a unit in several sub-experiments is one cluster).
+    Cohorts whose window does not fit inside the panel's periods are left out with a DesignWarning
+    (``result.provenance.options['dropped_cohorts']``).
+    """
+    component = column_name(component, "component")
+    win = check_window(window)
+    if win is None:
+        raise OptionError("stacked_did needs window=(first, last) event times")
+    lo, hi = win
+    if not isinstance(ref, int | np.integer) or isinstance(ref, bool) or not lo <= ref <= hi:
+        raise OptionError(f"ref={ref!r} must be an integer event time inside window={list(win)}")
+    if lo >= 0:
+        raise OptionError(f"window={list(win)} needs at least one pre-period (first < 0)")
+    control_group = check_control_group(control_group, STACKED_CONTROL_GROUPS)  # type: ignore[assignment]
+    alpha = check_alpha(alpha)
+    yname, unit, time = (
+        column_name(yname, "yname"),
+        column_name(unit, "unit"),
+        column_name(time, "time"),
+    )
+    cluster = unit if cluster is None else column_name(cluster, "cluster")
+    p, log = as_table(panel), as_table(launch_log)
+    spec = {unit: "key", time: "integer", yname: "numeric", cluster: "key"}
+    require_columns(p, spec, role="panel")
+    require_complete(p, list(spec), role="panel")
+    require_unique(p, [unit, time], what="(unit, period) rows")
+    check_launch_log(log, unit=unit, component=component)
+    require_log_units_in_panel(p, log, component=component, unit=unit)
+    df = pull(p, [unit, time, yname, cluster], what="stacked_did")
+    launches = pull(log, ["component", unit, "start_period"], what="stacked_did launch log")
+    stacks = stack_cohorts(
+        df,
+        launches,
+        component=component,
+        unit=unit,
+        time=time,
+        keep=[unit, time, yname, cluster],
+        window=win,
+        ref=int(ref),
+        control_group=control_group,
+    )
+    if stacks.outside:
+        periods = np.sort(df[time].unique())
+        warnings.warn(
+            f"stacked_did: cohorts {stacks.outside} of {component!r} are left out because the "
+            f"window {list(win)} around them does not fit inside periods "
+            f"{int(periods[0])}..{int(periods[-1])}",
+            DesignWarning,
+            stacklevel=2,
+        )
+    st = stacks.frame
+    fit = fit_fe_ols(
+        st[yname].to_numpy(float),
+        stacks.x,
+        stacks.fe,
+        st[cluster].to_numpy(),
+        names=[f"e={e}" for e in stacks.event_times],
+    )
+    return _event_result(
+        design=f"did.stacked_did[{component}]",
+        event_times=stacks.event_times,
+        coef=fit.coef,
+        vcov=fit.vcov,
+        alpha=alpha,
+        dof=fit.df_t,
+        provenance=Provenance(
+            design=f"did.stacked_did[{component}]",
+            data=fingerprint(p, n_rows=len(df)),
+            options={
+                "component": component,
+                "yname": yname,
+                "unit": unit,
+                "time": time,
+                "window": [lo, hi],
+                "ref": int(ref),
+                "control_group": control_group,
+                "cluster": cluster,
+                "alpha": alpha,
+                "cohorts": stacks.used,
+                "dropped_cohorts": stacks.dropped,
+            },
+            seed=config.get().seed,
+        ),
+        label=f"effect of {component} on {yname}, average over post-launch periods (stacked)",
+        ref=int(ref),
+        n_obs=fit.n_obs,
+        n_units=int(st[unit].nunique()),
+        n_clusters=fit.n_clusters,
+        estimator="stacked",
+        vcov_type=VCOV_NOTES["CR1"],
+    )
