@@ -45,6 +45,7 @@ def wald_table(
     df: float | None = None,
     crit: float | None = None,
     degenerate: str = "raise",
+    reference: Sequence[bool] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Tidy table with intervals and two-sided p-values (normal, or t with `df`).
 
@@ -58,14 +59,17 @@ def wald_table(
     R `did`, reports such cells as NA). ``degenerate="absent"`` states that no inference was asked
     for or exists (the simulator's exact truth; a fit with se_method=None): inference columns are
     NA, without a word.
-    Rows whose estimate is itself NaN are the caller's to explain.
+    Rows whose estimate is itself NaN are the caller's to explain. `reference` marks rows normalised
+    to zero by construction (an event study's reference period): their inference is NA, without a
+    word, whatever `degenerate` says.
     """
     if degenerate not in ("raise", "warn", "absent"):
         raise ValueError(f"degenerate={degenerate!r}")  # a programming error, not a user's
     est = np.asarray(estimate, dtype=float)
     se = np.asarray(std_error, dtype=float)
     c = critical_value(alpha, df) if crit is None else float(crit)
-    bad = np.isfinite(est) & ~(np.isfinite(se) & (se > 0))
+    ref = np.zeros(est.shape, bool) if reference is None else np.asarray(reference, bool)
+    bad = np.isfinite(est) & ~(np.isfinite(se) & (se > 0)) & ~ref
     if bad.any() and degenerate != "absent":
         names = [str(t) for t, b in zip(terms, bad, strict=True) if b]
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
@@ -89,7 +93,7 @@ def wald_table(
         p = 2 * stats.norm.sf(np.abs(stat))
     else:
         p = 2 * stats.t.sf(np.abs(stat), df)
-    ok = np.isfinite(se) & (se > 0)
+    ok = np.isfinite(se) & (se > 0) & ~ref
     p = np.where(ok, p, np.nan)
     lo = np.where(ok, est - c * se, np.nan)
     hi = np.where(ok, est + c * se, np.nan)

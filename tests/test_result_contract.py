@@ -131,10 +131,9 @@ DESIGNS: dict[str, Callable[[], Result]] = {
             post=(DATA.staggered["period"] >= 6).astype("int64"),
         ).query("first_treated == 0 or first_treated == 6"),
         yname="engagement",
-        tname="period",
-        idname="unit",
-        treat="treat",
+        group="treat",
         post="post",
+        idname="unit",
     ),
     "did.sun_abraham": lambda: at.did.sun_abraham(
         DATA.staggered, yname="engagement", tname="period", idname="unit", gname="first_treated"
@@ -147,14 +146,17 @@ DESIGNS: dict[str, Callable[[], Result]] = {
         DATA.rollout.table("launch_log"),
         component="K",
         yname="engagement",
-        tname="period",
+        unit="unit",
+        time="period",
     ),
     "did.stacked_did": lambda: at.did.stacked_did(
         DATA.rollout.table("surface_panel"),
         DATA.rollout.table("launch_log"),
         component="K",
         yname="engagement",
-        tname="period",
+        unit="unit",
+        time="period",
+        window=(-2, 2),
     ),
     "synth.fit": lambda: at.synth.fit(
         DATA.launch.table(), outcome="engagement", unit="unit", time="period", treatment="treatment"
@@ -172,6 +174,9 @@ DESIGNS: dict[str, Callable[[], Result]] = {
     ),
     "synth.conformal_interval": lambda: at.synth.conformal_interval(
         _fit("synth.synthetic_control")
+    ),
+    "synth.in_time_placebo": lambda: at.synth.in_time_placebo(
+        _fit("synth.synthetic_control"), placebo_start=8
     ),
 }
 

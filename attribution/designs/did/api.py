@@ -141,13 +141,17 @@ def _tidy(
     keys: dict[str, Any],
     df: float | None = None,
     band: float | None = None,
+    reference: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """TIDY_COLUMNS (pointwise intervals), then the key columns, then the uniform band (if any)."""
-    table = wald_table(terms, estimate, std_error, alpha=alpha, df=df)
+    """TIDY_COLUMNS (pointwise intervals), then the key columns, then the uniform band (if any).
+
+    `reference` marks rows that are zero by construction (universal base period)."""
+    table = wald_table(terms, estimate, std_error, alpha=alpha, df=df, reference=reference)
     for name, values in keys.items():
         table[name] = values
     if band is not None:
         se = np.asarray(std_error, float)
+        se = np.where(table["std_error"].notna(), se, np.nan)  # no band on reference rows
         table["conf_low_uniform"] = table["estimate"] - band * se
         table["conf_high_uniform"] = table["estimate"] + band * se
     return table
@@ -420,6 +424,7 @@ def _att_gt_result(
         alpha=alpha,
         keys={"group": groups, "time": times, "event_time": times - groups},
         band=inf.crit if cband else None,
+        reference=np.array([c.reference for c in cells], bool),
     )
     table["post"] = post
     wald, wald_p, wald_df = wald_pretest(att, inf.vcov, ~post)
@@ -561,6 +566,8 @@ def aggte(
         key, short = {"dynamic": ("event_time", "e"), "group": ("group", "g")}.get(
             type, ("time", "t")
         )
+        keys = np.asarray(agg.keys, float)
+        universal_ref = type == "dynamic" and result.base_period == "universal"
         table = _tidy(
             [f"ATT({short}={k:g})" for k in agg.keys],
             agg.estimate,
@@ -568,6 +575,7 @@ def aggte(
             alpha=alpha,
             keys={key: agg.keys},
             band=agg.crit if cband else None,
+            reference=(keys == -1 - result.anticipation) if universal_ref else None,
         )
     options = {
         "type": type,
