@@ -18,20 +18,19 @@ tests/report/test_demo.py.)
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
 import typing
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import attribution as at
 from attribution.errors import AttributionError
+from tests.bad_input import did, factorial, synth
+from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
 FORBIDDEN_IN_MESSAGES = ("__at_", "_cohort", "np.int64(", "np.float64(", "np.str_(")
@@ -40,66 +39,8 @@ FORBIDDEN_IN_MESSAGES = ("__at_", "_cohort", "np.int64(", "np.float64(", "np.str
 # ------------------------------------------------------------------------------------------------
 # the registry
 # ------------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class Entry:
-    """A public entry point and a valid call of it.
 
-    `data()` returns the pandas frames passed positionally; `kwargs` the keyword options of a valid
-    call. `columns` names the keyword arguments that take column names; `outcome` the one naming the
-    outcome. `off_grid` lists (argument, value) pairs that lie off the data's grid.
-    """
-
-    func: Callable[..., Any]
-    data: Callable[[], tuple[pd.DataFrame, ...]]
-    kwargs: Mapping[str, Any]
-    columns: tuple[str, ...] = ()
-    outcome: str | None = None
-    off_grid: tuple[tuple[str, Any], ...] = ()
-    skip_options: tuple[str, ...] = ()
-    """Arguments whose bad values are exercised elsewhere (e.g. a nested result)."""
-
-    def call(self, frames: tuple[pd.DataFrame, ...] | None = None, **changes: Any) -> Any:
-        frames = self.data() if frames is None else frames
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self.func(*frames, **{**self.kwargs, **changes})
-
-
-_CACHE: dict[str, Any] = {}
-
-
-def _cached(key: str, make: Callable[[], Any]) -> Any:
-    if key not in _CACHE:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _CACHE[key] = make()
-    return _CACHE[key]
-
-
-def factorial_frame() -> pd.DataFrame:
-    return _cached(
-        "factorial",
-        lambda: at.simulate.factorial_experiment(3_000, seed=11).table()[
-            ["user_id", "engagement", "pre_engagement", "E", "R", "K", "market"]
-        ],
-    )
-
-
-ENTRIES: dict[str, Entry] = {
-    "factorial": Entry(
-        func=at.factorial,
-        data=lambda: (factorial_frame().copy(),),
-        kwargs={
-            "outcome": "engagement",
-            "factors": ["E", "R", "K"],
-            "covariate": "pre_engagement",
-            "unit": "user_id",
-        },
-        columns=("outcome", "factors", "covariate", "unit"),
-        outcome="outcome",
-    ),
-}
-
+ENTRIES: dict[str, Entry] = {**factorial.ENTRIES, **did.ENTRIES, **synth.ENTRIES}
 NAMES = sorted(ENTRIES)
 
 
@@ -149,7 +90,7 @@ def _rename_columns(entry: Entry, names: Sequence[str]) -> tuple[tuple[pd.DataFr
 @pytest.mark.parametrize("offset", [0, 3, 6])
 def test_internal_names_never_meet_user_columns(name, offset):
     entry = ENTRIES[name]
-    base = _cached(f"base:{name}", entry.call)
+    base = cached(f"base:{name}", entry.call)
     names = COLLIDING[offset:] + COLLIDING[:offset]
     frames, kwargs = _rename_columns(entry, names)
     try:
