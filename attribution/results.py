@@ -70,7 +70,7 @@ KEY_COLUMNS: tuple[str, ...] = (
     "time",  # a calendar period
     "event_time",  # periods since adoption (0 = first treated period)
     "unit",
-    "component",  # a model component (E, R, K) or a factorial term's factors
+    "component",  # set only on per-component contribution rows (they add up to the headline)
     "metric",
     "segment",
 )

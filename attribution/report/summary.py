@@ -288,7 +288,7 @@ def result_summary(
         else f"{n_passed} of {len(checks)} passed"
         + (f", {n_failed} FAILED" if n_failed else "")
         + (
-            f", {len(checks) - n_passed - n_failed} not run"
+            f", {len(checks) - n_passed - n_failed} for information (not pass/fail)"
             if len(checks) - n_passed - n_failed
             else ""
         )
