@@ -23,7 +23,7 @@ demo: install
 	$(PY) -m attribution demo --out reports/demo
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2  # both cores of the CI machine (pytest-xdist); about 3 min
 
 test-slow: install
 	$(PY) -m pytest -m slow -n 2  # about 5 min on 2 cores
