@@ -81,3 +81,16 @@ def test_cli_one_line_never_a_traceback(tmp_path, capsys):
         main(["--debug", "validate", str(bad), "--contract", "factorial_experiment"])
     with pytest.raises(at.DataError):
         main(["validate", str(bad), "--contract", "factorial_experiment", "--debug"])
+
+
+def test_blank_column_names_are_refused():
+    frame = pd.DataFrame({"": [1.0, 2.0], "y": [1.0, 2.0]})
+    with pytest.raises(at.DataError, match="empty or blank"):
+        at.as_table(frame)
+
+
+def test_numeric_categoricals_are_read_by_value_and_said_so():
+    frame = pd.DataFrame({"E": pd.Categorical([1, 0, 1], categories=[1, 0]), "y": [1.0, 2.0, 3.0]})
+    with pytest.warns(at.errors.AttributionWarning, match=r"'E'.*by their values"):
+        table = at.as_table(frame)
+    assert table.execute()["E"].tolist() == [1, 0, 1]  # values, not the codes [0, 1, 0]

@@ -173,6 +173,13 @@ def as_table(data: Any, *, backend: BaseBackend | None = None) -> ir.Table:
         if data.columns.duplicated().any():
             dup = list(data.columns[data.columns.duplicated()])
             raise DataError(f"duplicated column names {dup}", columns=dup, fix="rename them")
+        blank = [c for c in data.columns if not c.strip()]
+        if blank:
+            raise DataError(
+                f"{len(blank)} column name(s) are empty or blank",
+                fix="give every column a name, e.g. df = df.rename(columns={'': 'x'})",
+            )
+        _say_categoricals(data)
         return ibis.memtable(data)
     if type(data).__module__.startswith("pyarrow"):
         return ibis.memtable(data)
@@ -182,6 +189,28 @@ def as_table(data: Any, *, backend: BaseBackend | None = None) -> ir.Table:
         f"expected a pandas DataFrame or an Ibis table, got {type(data).__name__}",
         fix="pass a DataFrame, an Ibis table (e.g. attribution.connect().table('name')) or a file path",
     )
+
+
+def _say_categoricals(frame: pd.DataFrame) -> None:
+    """Categorical columns with numeric categories are read by their values, not their codes: say so.
+
+    (String categories are read as strings, which each design's type checks then accept or refuse.)
+    """
+    from attribution.errors import AttributionWarning
+
+    numeric = [
+        c
+        for c in frame.columns
+        if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        and pd.api.types.is_numeric_dtype(frame[c].dtype.categories.dtype)
+    ]
+    if numeric:
+        warnings.warn(
+            f"categorical column(s) {numeric} are read by their values (the categories), not by "
+            "their category codes",
+            AttributionWarning,
+            stacklevel=3,
+        )
 
 
 def _read_file(path: Path, con: BaseBackend) -> ir.Table:
