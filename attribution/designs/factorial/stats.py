@@ -3,9 +3,10 @@
 Only small aggregates leave the engine:
 
 - `cell_pass`: one GROUP BY over the factor columns → per cell the count, mean, and within-cell
-  (co)variances of outcome and covariate (numerically stable engine aggregates — equivalent to
-  Σy, Σy², Σx, Σx², Σxy without their cancellation), plus non-null counts, so validation costs no
-  extra scan;
+  (co)variances of outcome and covariate, plus non-null counts, so validation costs no extra scan.
+  On DuckDB from compensated sums Σy, Σy², Σx, Σx², Σxy (deterministic to about one ulp, so reruns
+  agree), with a second, centred pass only where the location is so far from zero that Σy²/n − ȳ²
+  would cancel; on engines without a compensated sum, from their stable (Welford-type) moments;
 - `leverage_pass`: HC covariances with a covariate need each row's residual and leverage
   h_i = 1/n_c + (x_i - x̄_c)^2 / W; a second exact pass with the first pass's coefficients joined
   in as per-cell constants returns Σ w e², Σ w e² x̃, Σ w e² x̃² per cell (w = 1, 1/(1-h), 1/(1-h)²);
@@ -26,6 +27,7 @@ import pandas as pd
 
 from attribution import config
 from attribution.data.checks import require_complete
+from attribution.data.engine import accurate_sum, has_compensated_sum
 from attribution.errors import EstimationError
 
 __all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
@@ -85,17 +87,27 @@ def cell_pass(
     variance non-finite (or, on DuckDB, makes the variance raise).
     """
     y = table[outcome].cast("float64")
-    aggs: dict[str, ir.Value] = {
-        _P + "n": table.count(),
-        _P + "mean_y": y.mean(),
-        _P + "var_y": y.var(how="pop"),
-    }
+    x = None if covariate is None else table[covariate].cast("float64")
+    compensated = has_compensated_sum(table)
+    aggs: dict[str, ir.Value] = {_P + "n": table.count()}
+    if compensated:  # plain sums, compensated: deterministic to about one ulp (see _from_sums)
+        aggs |= {_P + "sy": accurate_sum(table, y), _P + "syy": accurate_sum(table, y * y)}
+        if x is not None:
+            aggs |= {
+                _P + "sx": accurate_sum(table, x),
+                _P + "sxx": accurate_sum(table, x * x),
+                _P + "sxy": accurate_sum(table, x * y),
+            }
+    else:  # Welford-type engine moments (stable; their last bits vary with the thread order)
+        aggs |= {_P + "mean_y": y.mean(), _P + "var_y": y.var(how="pop")}
+        if x is not None:
+            aggs |= {
+                _P + "mean_x": x.mean(),
+                _P + "var_x": x.var(how="pop"),
+                _P + "cov_xy": y.cov(x, how="pop"),
+            }
     floats = {outcome: ["mean_y", "var_y"]}
     if covariate is not None:
-        x = table[covariate].cast("float64")
-        aggs[_P + "mean_x"] = x.mean()
-        aggs[_P + "var_x"] = x.var(how="pop")
-        aggs[_P + "cov_xy"] = y.cov(x, how="pop")
         floats[covariate] = ["mean_x", "var_x", "cov_xy"]
     checked = list(dict.fromkeys([outcome, *([covariate] if covariate else []), *also_complete]))
     for i, col in enumerate(checked):
@@ -111,6 +123,8 @@ def cell_pass(
             columns=checked,
             fix="check for extreme values; rescale the outcome / covariate if they are huge",
         ) from exc
+    if compensated:
+        raw = _from_sums(table, raw, factors=factors, outcome=outcome, covariate=covariate)
     n = raw[_P + "n"].to_numpy(float)
     suspect = []
     for i, col in enumerate(checked):
@@ -128,6 +142,91 @@ def cell_pass(
         .rename(columns=lambda c: c.removeprefix(_P))
     )
     return CellPass(frame=frame, suspect=tuple(suspect))
+
+
+CANCELLATION_LIMIT = 1e4
+"""Largest mean²/variance for which Σy²/n − ȳ² keeps 12 digits of the variance; above it (a
+location far from zero relative to the spread) the variances come from a second, centred pass."""
+
+
+def _from_sums(
+    table: ir.Table,
+    raw: pd.DataFrame,
+    *,
+    factors: Sequence[str],
+    outcome: str,
+    covariate: str | None,
+) -> pd.DataFrame:
+    """Means, population variances and covariance per cell from compensated sums.
+
+    Σy²/n − ȳ² loses log10(ȳ²/var) digits; where that exceeds `CANCELLATION_LIMIT` a second pass
+    sums the squares of the deviations from the (already exact) cell means, so both routes keep the
+    precision of the stable engine moments while staying deterministic.
+    """
+    out = raw.copy()
+    n = out[_P + "n"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        my = out[_P + "sy"].to_numpy(float) / n
+        vy = out[_P + "syy"].to_numpy(float) / n - my * my
+        cols = {"mean_y": my, "var_y": vy}
+        if covariate is not None:
+            mx = out[_P + "sx"].to_numpy(float) / n
+            cols |= {
+                "mean_x": mx,
+                "var_x": out[_P + "sxx"].to_numpy(float) / n - mx * mx,
+                "cov_xy": out[_P + "sxy"].to_numpy(float) / n - mx * my,
+            }
+        ratio = np.nanmax(
+            np.concatenate(
+                [
+                    my * my / np.abs(vy),
+                    *([] if covariate is None else [mx * mx / np.abs(cols["var_x"])]),
+                ]
+            )
+            if len(n)
+            else [0.0]
+        )
+    if np.isfinite(ratio) and ratio > CANCELLATION_LIMIT and np.all(np.isfinite(my)):
+        cols |= _centred_moments(
+            table, out, factors=factors, outcome=outcome, covariate=covariate, means=cols
+        )
+    for name, values in cols.items():
+        out[_P + name] = values
+    return out.drop(
+        columns=[c for c in out.columns if c.removeprefix(_P) in ("sy", "syy", "sx", "sxx", "sxy")]
+    )
+
+
+def _centred_moments(
+    table: ir.Table,
+    raw: pd.DataFrame,
+    *,
+    factors: Sequence[str],
+    outcome: str,
+    covariate: str | None,
+    means: Mapping[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Per-cell Σ(y − ȳ)²/n [, Σ(x − x̄)²/n, Σ(x − x̄)(y − ȳ)/n] in one more pass."""
+    lookup = raw[list(factors)].copy()
+    lookup[_P + "my"] = means["mean_y"]
+    if covariate is not None:
+        lookup[_P + "mx"] = means["mean_x"]
+    t = table.inner_join(ibis.memtable(lookup), list(factors))
+    dy = t[outcome].cast("float64") - t[_P + "my"]
+    aggs = {_P + "cyy": accurate_sum(t, dy * dy)}
+    if covariate is not None:
+        dx = t[covariate].cast("float64") - t[_P + "mx"]
+        aggs |= {_P + "cxx": accurate_sum(t, dx * dx), _P + "cxy": accurate_sum(t, dx * dy)}
+    got = t.group_by(list(factors)).aggregate(**aggs).execute()
+    got = lookup[list(factors)].merge(got, on=list(factors), how="left")
+    n = raw[_P + "n"].to_numpy(float)
+    out = {"var_y": got[_P + "cyy"].to_numpy(float) / n}
+    if covariate is not None:
+        out |= {
+            "var_x": got[_P + "cxx"].to_numpy(float) / n,
+            "cov_xy": got[_P + "cxy"].to_numpy(float) / n,
+        }
+    return out
 
 
 def _residual(
@@ -174,9 +273,9 @@ def leverage_pass(
     out = (
         t.group_by(_P + "cell")
         .aggregate(
-            s0=t[_P + "we2"].sum(),
-            s1=(t[_P + "we2"] * t[_P + "xt"]).sum(),
-            s2=(t[_P + "we2"] * t[_P + "xt"] * t[_P + "xt"]).sum(),
+            s0=accurate_sum(t, t[_P + "we2"]),
+            s1=accurate_sum(t, t[_P + "we2"] * t[_P + "xt"]),
+            s2=accurate_sum(t, t[_P + "we2"] * t[_P + "xt"] * t[_P + "xt"]),
             max_h=t[_P + "h"].max(),
         )
         .execute()
@@ -209,15 +308,15 @@ def cluster_pass(
         e, xt = _residual(t, outcome=outcome, covariate=None, slope=slope)
     t = t.mutate(**{_P + "e": e, _P + "ex": e * xt if xt is not None else 0.0})
     scores = {
-        f"u{i}": ibis.ifelse(t[_P + "cell"] == int(c), t[_P + "e"], 0.0).sum()
+        f"u{i}": accurate_sum(t, ibis.ifelse(t[_P + "cell"] == int(c), t[_P + "e"], 0.0))
         for i, c in enumerate(cells)
     }
     if covariate is not None:
-        scores[f"u{len(cells)}"] = t[_P + "ex"].sum()
+        scores[f"u{len(cells)}"] = accurate_sum(t, t[_P + "ex"])
     per_cluster = t.group_by(cluster).aggregate(**scores)
     r = len(scores)
     prods = {
-        f"m{a}_{b}": (per_cluster[f"u{a}"] * per_cluster[f"u{b}"]).sum()
+        f"m{a}_{b}": accurate_sum(per_cluster, per_cluster[f"u{a}"] * per_cluster[f"u{b}"])
         for a in range(r)
         for b in range(a, r)
     }
