@@ -68,6 +68,7 @@ from attribution.designs.did.request import (
     require_covariates,
     require_log_units_in_panel,
     require_never_treated_for_cs,
+    require_weights,
     resolve_clustervars,
     sun_abraham_control_group,
     validate_did_panel,
@@ -630,6 +631,7 @@ def twfe(
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> TwfeResult:
     """Static two-way fixed-effects DiD ``y ~ treatment (+ covariates) | idname + tname``.
@@ -637,7 +639,9 @@ def twfe(
     The treatment column must be 0/1 and absorbing (once 1, a unit stays 1); panels may be
     unbalanced. Standard errors: CR1 clustered on `cluster` (default `idname`) with fixest's
     small-sample convention, or ``vcov="HC1"`` / ``"iid"`` (`fixed_effects` module docstring);
-    match ``pyfixest.feols(..., vcov={"CRV1": ...} | "hetero" | "iid")``.
+    match ``pyfixest.feols(..., vcov={"CRV1": ...} | "hetero" | "iid")``. `weights` names a
+    column of positive regression weights (weighted least squares, pyfixest's
+    ``feols(..., weights=...)``; they may vary by row).
     """
     req = validate_fe_panel(
         data,
@@ -652,7 +656,11 @@ def twfe(
     )
     alpha = check_alpha(alpha)
     assert req.shape is not None
-    df = pull(req.table, req.columns, what="twfe")
+    wcol = None if weights is None else column_name(weights, "weights")
+    if wcol is not None:
+        require_weights(req.table, None, wcol, show=[], role="twfe")
+    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="twfe")
+    w = None if wcol is None else require_weights(None, df, wcol, show=[idname, tname], role="twfe")
     require_binary(
         df,
         treatment,
@@ -677,6 +685,7 @@ def twfe(
         None if req.cluster is None else df[req.cluster].to_numpy(),
         names=[treatment, *covs],
         vcov=req.vcov,
+        weights=w,
     )
     se = np.sqrt(np.diag(fit.vcov))
     table = wald_table([treatment, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
@@ -695,10 +704,12 @@ def twfe(
                 "cluster": req.cluster,
                 "covariates": covs,
                 "vcov": req.vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
         ),
-        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects)",
+        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects"
+        + (f", weighted by {wcol})" if wcol else ")"),
         n_obs=fit.n_obs,
         n_units=req.shape.n_units,
         n_periods=len(req.shape.periods),
@@ -718,6 +729,7 @@ def did_2x2(
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> TwfeResult:
     """The canonical 2×2 DiD: ``y ~ group:post (+ covariates) | FE``.
@@ -726,7 +738,8 @@ def did_2x2(
     (repeated cross-sections) they are group + post. The term in `tidy()` is ``"{group}:{post}"``.
     `group` must be constant within a unit; both are 0/1. CR1 clustered on `cluster` (default
     `idname`; required for cross-sections, since errors are rarely independent there), or
-    ``vcov="HC1"`` / ``"iid"``.
+    ``vcov="HC1"`` / ``"iid"``. `weights` names a column of positive regression weights
+    (weighted least squares, as pyfixest's ``feols(..., weights=...)``).
     """
     req = validate_fe_panel(
         data,
@@ -739,7 +752,12 @@ def did_2x2(
         binary={"group": group, "post": post},
     )
     alpha = check_alpha(alpha)
-    df = pull(req.table, req.columns, what="did_2x2")
+    wcol = None if weights is None else column_name(weights, "weights")
+    if wcol is not None:
+        require_weights(req.table, None, wcol, show=[], role="did_2x2")
+    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="did_2x2")
+    show = [c for c in (idname, group, post) if c is not None]
+    w = None if wcol is None else require_weights(None, df, wcol, show=show, role="did_2x2")
     for c in (group, post):
         require_binary(df, c, show=[c])
     require_2x2_cells(df, group=group, post=post, idname=idname)
@@ -754,6 +772,7 @@ def did_2x2(
         None if req.cluster is None else df[req.cluster].to_numpy(),
         names=[term, *covs],
         vcov=req.vcov,
+        weights=w,
     )
     se = np.sqrt(np.diag(fit.vcov))
     table = wald_table([term, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
@@ -772,10 +791,12 @@ def did_2x2(
                 "cluster": req.cluster,
                 "covariates": covs,
                 "vcov": req.vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
         ),
-        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD)",
+        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD"
+        + (f", weighted by {wcol})" if wcol else ")"),
         n_obs=fit.n_obs,
         n_units=int(df[idname].nunique()) if idname else len(df),
         n_periods=2,
@@ -855,6 +876,7 @@ def event_study(
     window: tuple[int, int] | None = None,
     cluster: str | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """TWFE dynamic event study ``y ~ Σ_{e≠ref} 1[t-g=e] | idname + tname``.
@@ -864,7 +886,9 @@ def event_study(
     lies outside [lo, hi] are dropped (not binned) and reported in `n_obs`. Matches pyfixest
     ``feols("y ~ i(rel_time, ref=ref) | id + t", vcov={"CRV1": cluster})``. Under staggered
     adoption with heterogeneous effects these coefficients mix cohorts with non-convex weights
-    (Sun & Abraham 2021) — see :func:`sun_abraham`.
+    (Sun & Abraham 2021) — see :func:`sun_abraham`. `weights` names a column of positive
+    regression weights (weighted least squares, pyfixest's ``feols(..., weights=...)``; they may
+    vary by row).
     """
     ref = check_ref(ref)
     win = check_window(window, ref=ref)
@@ -880,12 +904,18 @@ def event_study(
         allow_unbalanced_panel=True,
     )
     t = panel.table
+    wcol = None if weights is None else column_name(weights, "weights")
+    if wcol is not None:
+        require_weights(t, None, wcol, show=[], role="event_study")
     df = pull(
         t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="event_study",
     )
     frame, rel = relative_time(df, tname=tname, cohort="_cohort", window=win)
+    w = None
+    if wcol is not None:
+        w = require_weights(None, frame, wcol, show=[idname, tname], role="event_study")
     seen = set(rel[np.isfinite(rel)].astype(int))
     times = np.array(sorted(seen - {ref}), dtype=np.int64)
     if ref not in seen:
@@ -905,6 +935,7 @@ def event_study(
         None if cl is None else frame[cl].to_numpy(),
         names=[f"e={e}" for e in times],
         vcov=vcov,
+        weights=w,
     )
     return _event_result(
         design="did.event_study",
@@ -925,6 +956,7 @@ def event_study(
                 "window": list(win) if win else None,
                 "cluster": cl,
                 "vcov": vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
             seed=config.get().seed,
@@ -951,6 +983,7 @@ def sun_abraham(
     control: SaControl | None = None,
     cluster: str | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """Sun & Abraham interaction-weighted event study (`sunab` module docstring for the method).
@@ -960,6 +993,13 @@ def sun_abraham(
     drops every row from its adoption period on. ``control="never"|"last"`` is the deprecated
     spelling. The cohort-specific coefficients are in ``result.cohort_effects`` (columns group,
     event_time, n_obs, estimate, std_error, weight).
+
+    `weights` names a column of positive regression weights: the saturated regression is weighted
+    least squares (pyfixest's ``feols(..., weights=...)``) and each event time's IW aggregate
+    weights the cohorts by their summed regression weights at that event time (column ``w_sum`` of
+    ``cohort_effects``), not by row counts: the weighted coefficients describe the weighted
+    population, so the cohort mix they are averaged over is that population's mix too (see the
+    `sunab` module docstring).
     """
     ref = check_ref(ref)
     control_group = sun_abraham_control_group(control, control_group)  # type: ignore[assignment]
@@ -976,16 +1016,22 @@ def sun_abraham(
         require_never_treated=control_group == "nevertreated",
     )
     t = panel.table
+    wcol = None if weights is None else column_name(weights, "weights")
+    if wcol is not None:
+        require_weights(t, None, wcol, show=[], role="sun_abraham")
     df = pull(
         t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="sun_abraham",
     )
     if control_group == "lasttreated":
         df = last_treated_sample(df, cohorts=panel.cohorts, tname=tname, gname=gname)
+    w = None
+    if wcol is not None:
+        w = require_weights(None, df, wcol, show=[idname, tname], role="sun_abraham")
     g = df["_cohort"].to_numpy(float)
     rel = np.where(g > 0, np.round(df[tname].to_numpy(float) - g), np.nan)
-    cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname)
+    cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname, weights=w)
     fit = fit_fe_ols(
         df[yname].to_numpy(float),
         x,
@@ -993,20 +1039,21 @@ def sun_abraham(
         None if cl is None else df[cl].to_numpy(),
         names=names,
         vcov=vcov,
+        weights=w,
     )
-    es, nu, v_nu, w = iw_aggregate(
+    es, nu, v_nu, share = iw_aggregate(
         cells["group"].to_numpy(),
         cells["event_time"].to_numpy(),
         fit.coef,
         fit.vcov,
-        cells["n_obs"].to_numpy(),
+        cells["n_obs" if w is None else "w_sum"].to_numpy(),
     )
     cohort_effects = cells.assign(
         group=cells["group"].astype(np.int64),
         event_time=cells["event_time"].astype(np.int64),
         estimate=fit.coef,
         std_error=np.sqrt(np.diag(fit.vcov)),
-        weight=w.sum(axis=0),
+        weight=share.sum(axis=0),
     )
     return _event_result(
         design="did.sun_abraham",
@@ -1027,6 +1074,7 @@ def sun_abraham(
                 "control_group": control_group,
                 "cluster": cl,
                 "vcov": vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
             seed=config.get().seed,
