@@ -36,6 +36,8 @@ from attribution.designs.did.fixed_effects import (
     wald_chi2,
 )
 from attribution.designs.did.group_time import (
+    EMPTY_NOTE,
+    SEPARATION_NOTE,
     Cell,
     drop_inestimable,
     gt_from_moments,
@@ -104,6 +106,7 @@ from attribution.options import (
     FeVcov,
     HonestMethod,
     LaunchMethod,
+    OnSeparation,
     SaControl,
     check_alpha,
     check_option,
@@ -169,6 +172,18 @@ def _att_label(yname: str | None, kind: str) -> str:
     }[kind]
 
 
+def _headline_label(options: dict, dropped: np.ndarray) -> str:
+    """att_gt's headline label; says how many post-treatment cells it leaves out (NA cells)."""
+    label = _att_label(options.get("yname"), "simple")
+    k = int(np.sum(dropped))
+    if k:
+        label += (
+            f", over the estimable cells only: {k} post-treatment ATT(g,t) "
+            f"{'is' if k == 1 else 'are'} NA and left out (as aggte(na_rm=True))"
+        )
+    return label
+
+
 def _overall(agg: Aggregation, *, alpha: float, label: str) -> Estimate:
     """The overall ATT of an aggregation with its pointwise (normal) interval."""
     row = wald_table(["ATT"], [agg.overall_estimate], [agg.overall_std_error], alpha=alpha)
@@ -218,6 +233,7 @@ def att_gt(
     cband: bool = False,
     alpha: float = 0.05,
     allow_unbalanced_panel: bool = False,
+    on_separation: OnSeparation = "na",
     seed: int | None = None,
 ) -> AttGtResult:
     """Group-time ATTs of Callaway & Sant'Anna (2021) with R `did`'s arguments and semantics.
@@ -229,9 +245,16 @@ def att_gt(
     repaired (see `validate_did_panel`); ``cband=True`` needs ``bstrap=True`` and puts the uniform
     band in ``conf_*_uniform`` (``conf_low``/``conf_high`` stay pointwise); clustering is honoured
     by the analytic SEs too.
+
+    With covariates, a cell whose propensity logit is separated (no overlap, e.g. a one-unit
+    cohort outside the comparison units' covariate range) is reported as R `did` does with
+    ``on_separation="na"`` (default): NA estimate and inference, a ``note`` on its row, one
+    AttributionWarning naming the cohorts and periods; the headline averages the estimable cells
+    (and says so) and ``aggte`` needs ``na_rm=True``. ``on_separation="raise"`` makes it an error.
     """
     control_group = check_control_group(control_group, CS_CONTROL_GROUPS)  # type: ignore[assignment]
     check_option("est_method", est_method, EstMethod)
+    check_option("on_separation", on_separation, OnSeparation)
     check_option("base_period", base_period, BasePeriod)
     alpha = check_alpha(alpha)
     bstrap = check_bool("bstrap", bstrap)
@@ -270,16 +293,23 @@ def att_gt(
         anticipation=panel.anticipation,
     )
     infl: Influence
+    separated = None
     if covariates:
         frame = unit_rows(panel, covariates)
-        att, infl = gt_with_covariates(
-            frame, cells, covariates, est_method, periods=panel.periods, balanced=panel.balanced
+        att, infl, separated = gt_with_covariates(
+            frame,
+            cells,
+            covariates,
+            est_method,
+            periods=panel.periods,
+            balanced=panel.balanced,
+            on_separation=on_separation,
         )
     else:
         mom = cohort_moments(panel)
         att, M = gt_from_moments(mom, cells)
         infl = AffineInfluence(M=M, moments=mom)
-    cells, att, infl = drop_inestimable(cells, att, infl, base_period)
+    cells, att, infl, separated = drop_inestimable(cells, att, infl, base_period, separated)
     options = {
         "yname": yname,
         "tname": tname,
@@ -296,11 +326,13 @@ def att_gt(
         "biters": biters,
         "cband": cband,
         "allow_unbalanced_panel": allow_unbalanced_panel,
+        "on_separation": on_separation,
     }
     return _att_gt_result(
         cells,
         att,
         infl,
+        separated=separated,
         options=options,
         data=fingerprint(panel.table, n_rows=panel.n_rows),
         periods=panel.periods,
@@ -351,7 +383,7 @@ def att_gt_from_moments(
         anticipation=float(anticipation),
     )
     att, M = gt_from_moments(moments, cells)
-    cells, att, infl = drop_inestimable(
+    cells, att, infl, _ = drop_inestimable(
         cells, att, AffineInfluence(M=M, moments=moments), base_period
     )
     treated = labels > 0
@@ -402,8 +434,12 @@ def _att_gt_result(
     cband: bool,
     seed: int,
     est_method: str | None = None,
+    separated: np.ndarray | None = None,
 ) -> AttGtResult:
-    """Inference, the tidy table, the headline and the pre-test for estimated cells."""
+    """Inference, the tidy table, the headline and the pre-test for estimated cells.
+
+    NA cells carry a ``note`` saying why (`separated` marks propensity separation; the others had
+    no treated or comparison observations); the headline says when it leaves cells out."""
     clustered = bool(clustervars)
     inf = infer(
         att,
@@ -428,6 +464,12 @@ def _att_gt_result(
         reference=np.array([c.reference for c in cells], bool),
     )
     table["post"] = post
+    missing = ~np.isfinite(att)
+    if missing.any():
+        sep = np.zeros(len(att), bool) if separated is None else np.asarray(separated, bool)
+        note = np.where(sep, SEPARATION_NOTE, EMPTY_NOTE)
+        old = table["note"] if "note" in table.columns else pd.Series([None] * len(table))
+        table["note"] = np.where(missing, note, old.to_numpy(object))
     wald, wald_p, wald_df = wald_pretest(att, inf.vcov, ~post)
     try:  # the headline: what aggte(type="simple") reports, over the estimable cells
         simple = aggregate(
@@ -465,7 +507,7 @@ def _att_gt_result(
                 wald, wald_df, wald_p, alpha=alpha, what="pre-treatment ATT(g,t) (R `did` pre-test)"
             ),
         ),
-        overall=_overall(simple, alpha=alpha, label=_att_label(options.get("yname"), "simple")),
+        overall=_overall(simple, alpha=alpha, label=_headline_label(options, missing & post)),
         control_group=options["control_group"],
         est_method=est_method or options["est_method"],
         base_period=options["base_period"],
@@ -590,6 +632,10 @@ def aggte(
         **{f"att_gt.{k}": v for k, v in result.provenance.options.items()},
     }
     yname = result.provenance.options.get("yname")
+    label = _att_label(yname, type)
+    n_na = int(np.sum(~np.isfinite(tab["estimate"].to_numpy(float))))
+    if n_na:
+        label += f", over the estimable cells only ({n_na} NA ATT(g,t) left out by na_rm=True)"
     return AggteResult(
         design=f"did.aggte.{type}",
         table=table,
@@ -602,7 +648,7 @@ def aggte(
         ),
         checks=result.checks,
         type=type,
-        overall=_overall(agg, alpha=alpha, label=_att_label(yname, type)),
+        overall=_overall(agg, alpha=alpha, label=label),
         min_e=min_e,
         max_e=max_e,
         balance_e=None if balance_e is None else int(balance_e),
