@@ -689,6 +689,7 @@ def twfe(
     column of positive regression weights (weighted least squares, pyfixest's
     ``feols(..., weights=...)``; they may vary by row).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     req = validate_fe_panel(
         data,
         design="twfe",
@@ -702,7 +703,6 @@ def twfe(
     )
     alpha = check_alpha(alpha)
     assert req.shape is not None
-    wcol = None if weights is None else column_name(weights, "weights")
     if wcol is not None:
         require_weights(req.table, None, wcol, show=[], role="twfe")
     df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="twfe")
@@ -787,6 +787,7 @@ def did_2x2(
     ``vcov="HC1"`` / ``"iid"``. `weights` names a column of positive regression weights
     (weighted least squares, as pyfixest's ``feols(..., weights=...)``).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     req = validate_fe_panel(
         data,
         design="did_2x2",
@@ -798,7 +799,6 @@ def did_2x2(
         binary={"group": group, "post": post},
     )
     alpha = check_alpha(alpha)
-    wcol = None if weights is None else column_name(weights, "weights")
     if wcol is not None:
         require_weights(req.table, None, wcol, show=[], role="did_2x2")
     df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="did_2x2")
@@ -936,6 +936,7 @@ def event_study(
     regression weights (weighted least squares, pyfixest's ``feols(..., weights=...)``; they may
     vary by row).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     ref = check_ref(ref)
     win = check_window(window, ref=ref)
     alpha = check_alpha(alpha)
@@ -950,7 +951,6 @@ def event_study(
         allow_unbalanced_panel=True,
     )
     t = panel.table
-    wcol = None if weights is None else column_name(weights, "weights")
     if wcol is not None:
         require_weights(t, None, wcol, show=[], role="event_study")
     df = pull(
@@ -958,10 +958,10 @@ def event_study(
         [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="event_study",
     )
+    if wcol is not None:  # every row, also those the window drops
+        require_weights(None, df, wcol, show=[idname, tname], role="event_study")
     frame, rel = relative_time(df, tname=tname, cohort="_cohort", window=win)
-    w = None
-    if wcol is not None:
-        w = require_weights(None, frame, wcol, show=[idname, tname], role="event_study")
+    w = None if wcol is None else frame[wcol].to_numpy(float)
     seen = set(rel[np.isfinite(rel)].astype(int))
     times = np.array(sorted(seen - {ref}), dtype=np.int64)
     if ref not in seen:
@@ -1047,6 +1047,7 @@ def sun_abraham(
     population, so the cohort mix they are averaged over is that population's mix too (see the
     `sunab` module docstring).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     ref = check_ref(ref)
     control_group = sun_abraham_control_group(control, control_group)  # type: ignore[assignment]
     alpha = check_alpha(alpha)
@@ -1062,7 +1063,6 @@ def sun_abraham(
         require_never_treated=control_group == "nevertreated",
     )
     t = panel.table
-    wcol = None if weights is None else column_name(weights, "weights")
     if wcol is not None:
         require_weights(t, None, wcol, show=[], role="sun_abraham")
     df = pull(
@@ -1070,11 +1070,11 @@ def sun_abraham(
         [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="sun_abraham",
     )
+    if wcol is not None:  # every row, also those the last-treated sample drops
+        require_weights(None, df, wcol, show=[idname, tname], role="sun_abraham")
     if control_group == "lasttreated":
         df = last_treated_sample(df, cohorts=panel.cohorts, tname=tname, gname=gname)
-    w = None
-    if wcol is not None:
-        w = require_weights(None, df, wcol, show=[idname, tname], role="sun_abraham")
+    w = None if wcol is None else df[wcol].to_numpy(float)
     g = df["_cohort"].to_numpy(float)
     rel = np.where(g > 0, np.round(df[tname].to_numpy(float) - g), np.nan)
     cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname, weights=w)

@@ -166,3 +166,52 @@ def test_weights_do_not_mutate_input(panel):
     before = panel.copy()
     sun_abraham(panel, yname="y", tname="period", idname="unit", gname="g", weights="w_row")
     pd.testing.assert_frame_equal(panel, before)
+
+
+@pytest.mark.parametrize("vcov", ["CR1", "HC1", "iid"])
+def test_weights_are_scale_free(panel, vcov):
+    """Analytic weights: multiplying every weight by a constant changes nothing (any vcov)."""
+    kw = {"yname": "y", "tname": "period", "idname": "unit", "gname": "g", "vcov": vcov}
+    a = sun_abraham(panel, weights="w_row", **kw).tidy()
+    b = sun_abraham(panel.assign(w3=3.7 * panel["w_row"]), weights="w3", **kw).tidy()
+    np.testing.assert_allclose(b["estimate"], a["estimate"], atol=1e-12)
+    np.testing.assert_allclose(b["std_error"], a["std_error"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [3, "", ["w_row"]])
+def test_weights_option_is_a_column_name(panel, bad):
+    from attribution.errors import OptionError
+
+    with pytest.raises(OptionError, match="weights"):
+        event_study(panel, yname="y", tname="period", idname="unit", gname="g", weights=bad)
+
+
+def test_bad_weight_outside_the_window_is_still_refused(panel):
+    bad = panel.copy()
+    row = bad.index[(bad["g"] == 7) & (bad["period"] == 1)][0]  # event time -6
+    bad.loc[row, "w_row"] = -1.0
+    with pytest.raises(DataError, match="zero or negative"):
+        event_study(
+            bad,
+            yname="y",
+            tname="period",
+            idname="unit",
+            gname="g",
+            window=(-3, 3),
+            weights="w_row",
+        )
+
+
+def test_weighted_sun_abraham_last_treated_and_provenance(panel):
+    res = sun_abraham(
+        panel,
+        yname="y",
+        tname="period",
+        idname="unit",
+        gname="g",
+        control_group="lasttreated",
+        weights="w_unit",
+    )
+    assert res.provenance.options["weights"] == "w_unit"
+    assert np.isfinite(res.tidy()["estimate"]).all()
+    json.dumps(res.to_dict(), allow_nan=False)
