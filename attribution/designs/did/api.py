@@ -44,6 +44,7 @@ from attribution.designs.did.group_time import (
     gt_with_covariates,
     infer,
     plan_cells,
+    separation_note,
     wald_pretest,
 )
 from attribution.designs.did.honest import sensitivity_table, split_event_study
@@ -96,7 +97,13 @@ from attribution.designs.did.stats import (
     unit_rows,
 )
 from attribution.designs.did.sunab import interaction_design, iw_aggregate, last_treated_sample
-from attribution.errors import DesignError, DesignWarning, EstimationError, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DesignError,
+    DesignWarning,
+    EstimationError,
+    OptionError,
+)
 from attribution.inference import critical_value, uniform_critical_value, wald_table
 from attribution.options import (
     AggType,
@@ -309,6 +316,10 @@ def att_gt(
         mom = cohort_moments(panel)
         att, M = gt_from_moments(mom, cells)
         infl = AffineInfluence(M=M, moments=mom)
+    if separated is not None and separated.any():
+        warnings.warn(
+            separation_note(cells, separated, covariates), AttributionWarning, stacklevel=2
+        )
     cells, att, infl, separated = drop_inestimable(cells, att, infl, base_period, separated)
     options = {
         "yname": yname,

@@ -38,7 +38,6 @@ are reported as R defines them.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,7 +47,7 @@ from scipy import stats
 
 from attribution.designs.did.influence import Influence, UnitInfluence
 from attribution.designs.did.stats import CohortMoments
-from attribution.errors import AttributionError, AttributionWarning, DesignError
+from attribution.errors import AttributionError, DesignError
 from attribution.inference import (
     critical_value,
     gaussian_draws,
@@ -203,8 +202,9 @@ def gt_with_covariates(
     from the pulled unit rows (`stats.unit_rows`: _id, _t, _y, _g, _w, _x0.., optional _c).
 
     ``on_separation="na"``: a cell whose propensity logit has no finite maximum gets ATT NaN and a
-    zero influence column (R `did`: NA cell, NA influence function), and one AttributionWarning
-    names the cohorts and periods; ``"raise"``: the SeparationError stops the call.
+    zero influence column (R `did`: NA cell, NA influence function); the caller warns
+    (`separation_note`, with the user's column names); ``"raise"``: the SeparationError stops
+    the call.
     """
     from attribution.designs.did.drdid import SeparationError, drdid_panel, drdid_rc
 
@@ -230,7 +230,6 @@ def gt_with_covariates(
     att = np.full(K, np.nan)
     IF = np.zeros((n, K))
     separated = np.zeros(K, bool)
-    separating: set[str] = set()
     if balanced:
         T = len(periods)
         Y = np.empty((n, T))
@@ -282,7 +281,6 @@ def gt_with_covariates(
                 ) from err
             IF[:, k] = 0.0
             separated[k] = True
-            separating.update(str(col) for col in err.columns or ())
             continue
         except AttributionError as err:  # say which cell failed
             raise type(err)(
@@ -299,12 +297,6 @@ def gt_with_covariates(
         weights=w_unit,
         cluster=cluster,
     )
-    if separated.any():
-        warnings.warn(
-            separation_note(cells, separated, sorted(separating)),
-            AttributionWarning,
-            stacklevel=3,
-        )
     return att, infl, separated
 
 
@@ -318,9 +310,9 @@ def separation_note(cells: Sequence[Cell], separated: np.ndarray, covariates: Se
         f"cohort {g:g} in period(s) {', '.join(f'{t:g}' for t in ts)}"
         for g, ts in sorted(by_group.items())
     ]
-    named = f" ({', '.join(repr(x) for x in covariates)})" if covariates else ""
+    named = f" on {', '.join(repr(x) for x in covariates)}" if covariates else ""
     return (
-        f"the propensity-score logit is separated{named} for {'; '.join(parts)}: those "
+        f"the propensity-score logit{named} is separated for {'; '.join(parts)}: those "
         f"{int(separated.sum())} ATT(g,t) are NA (as R `did` reports them); the overall ATT "
         "averages the estimable cells, and aggte needs na_rm=True. Pass on_separation='raise' "
         "to make this an error"
