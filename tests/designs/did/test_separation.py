@@ -207,3 +207,18 @@ def test_separation_with_bootstrap_and_clusters(separated):
     assert np.isfinite(res.headline.std_error)
     agg = aggte(res, type="dynamic", na_rm=True)
     assert np.isfinite(agg.overall_se)
+
+
+def test_separation_on_the_unbalanced_path(separated):
+    """allow_unbalanced_panel (DRDID for repeated cross-sections per cell): the same NA cells."""
+    never = separated.loc[separated["first_treat"] == 0, "countyreal"].iloc[0]
+    data = separated[~((separated["countyreal"] == never) & (separated["year"] == 2005))]
+    with pytest.warns(
+        AttributionWarning, match=r"cohort 2007 in period\(s\) 2004, 2005, 2006, 2007"
+    ):
+        res = _fit(data, "dr_nevertreated_varying", allow_unbalanced_panel=True)
+    tab = res.tidy()
+    na = tab[tab["estimate"].isna()]
+    assert na["group"].eq(2007).all() and len(na) == 4
+    assert na["note"].str.contains("separated").all()
+    assert np.isfinite(aggte(res, type="group", na_rm=True).overall_att)
