@@ -35,6 +35,8 @@ FeVcov = Literal["CR1", "HC1", "iid"]
 """Covariances of the fixed-effects DiD regressions (twfe, event_study, sun_abraham, did_2x2)."""
 EstMethod = Literal["dr", "ipw", "reg"]
 BasePeriod = Literal["varying", "universal"]
+OnSeparation = Literal["na", "raise"]
+"""att_gt with covariates when a cell's propensity logit is separated: NA cell (R `did`) or error."""
 AggType = Literal["simple", "dynamic", "group", "calendar"]
 SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]

@@ -92,7 +92,8 @@ def aggregate(
     missing = ~np.isfinite(att)
     if missing.any() and not na_rm:
         raise DesignError(
-            f"{int(missing.sum())} ATT(g,t) are missing, so the aggregation is undefined",
+            f"{int(missing.sum())} ATT(g,t) are missing (NA), so the aggregation is undefined "
+            "unless na_rm=True leaves them out (R `did`'s aggte stops the same way)",
             rows=pd.DataFrame({"group": groups, "time": times, "estimate": att})[missing].head(5),
             fix="pass na_rm=True to aggregate the estimable cells only",
         )

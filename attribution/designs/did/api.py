@@ -36,12 +36,15 @@ from attribution.designs.did.fixed_effects import (
     wald_chi2,
 )
 from attribution.designs.did.group_time import (
+    EMPTY_NOTE,
+    SEPARATION_NOTE,
     Cell,
     drop_inestimable,
     gt_from_moments,
     gt_with_covariates,
     infer,
     plan_cells,
+    separation_note,
     wald_pretest,
 )
 from attribution.designs.did.honest import sensitivity_table, split_event_study
@@ -68,6 +71,7 @@ from attribution.designs.did.request import (
     require_covariates,
     require_log_units_in_panel,
     require_never_treated_for_cs,
+    require_weights,
     resolve_clustervars,
     sun_abraham_control_group,
     validate_did_panel,
@@ -93,7 +97,13 @@ from attribution.designs.did.stats import (
     unit_rows,
 )
 from attribution.designs.did.sunab import interaction_design, iw_aggregate, last_treated_sample
-from attribution.errors import DesignError, DesignWarning, EstimationError, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DesignError,
+    DesignWarning,
+    EstimationError,
+    OptionError,
+)
 from attribution.inference import critical_value, uniform_critical_value, wald_table
 from attribution.options import (
     AggType,
@@ -103,6 +113,7 @@ from attribution.options import (
     FeVcov,
     HonestMethod,
     LaunchMethod,
+    OnSeparation,
     SaControl,
     check_alpha,
     check_option,
@@ -168,6 +179,18 @@ def _att_label(yname: str | None, kind: str) -> str:
     }[kind]
 
 
+def _headline_label(options: dict, dropped: np.ndarray) -> str:
+    """att_gt's headline label; says how many post-treatment cells it leaves out (NA cells)."""
+    label = _att_label(options.get("yname"), "simple")
+    k = int(np.sum(dropped))
+    if k:
+        label += (
+            f", over the estimable cells only: {k} post-treatment ATT(g,t) "
+            f"{'is' if k == 1 else 'are'} NA and left out (as aggte(na_rm=True))"
+        )
+    return label
+
+
 def _overall(agg: Aggregation, *, alpha: float, label: str) -> Estimate:
     """The overall ATT of an aggregation with its pointwise (normal) interval."""
     row = wald_table(["ATT"], [agg.overall_estimate], [agg.overall_std_error], alpha=alpha)
@@ -217,6 +240,7 @@ def att_gt(
     cband: bool = False,
     alpha: float = 0.05,
     allow_unbalanced_panel: bool = False,
+    on_separation: OnSeparation = "na",
     seed: int | None = None,
 ) -> AttGtResult:
     """Group-time ATTs of Callaway & Sant'Anna (2021) with R `did`'s arguments and semantics.
@@ -228,9 +252,16 @@ def att_gt(
     repaired (see `validate_did_panel`); ``cband=True`` needs ``bstrap=True`` and puts the uniform
     band in ``conf_*_uniform`` (``conf_low``/``conf_high`` stay pointwise); clustering is honoured
     by the analytic SEs too.
+
+    With covariates, a cell whose propensity logit is separated (no overlap, e.g. a one-unit
+    cohort outside the comparison units' covariate range) is reported as R `did` does with
+    ``on_separation="na"`` (default): NA estimate and inference, a ``note`` on its row, one
+    AttributionWarning naming the cohorts and periods; the headline averages the estimable cells
+    (and says so) and ``aggte`` needs ``na_rm=True``. ``on_separation="raise"`` makes it an error.
     """
     control_group = check_control_group(control_group, CS_CONTROL_GROUPS)  # type: ignore[assignment]
     check_option("est_method", est_method, EstMethod)
+    check_option("on_separation", on_separation, OnSeparation)
     check_option("base_period", base_period, BasePeriod)
     alpha = check_alpha(alpha)
     bstrap = check_bool("bstrap", bstrap)
@@ -269,16 +300,27 @@ def att_gt(
         anticipation=panel.anticipation,
     )
     infl: Influence
+    separated = None
     if covariates:
         frame = unit_rows(panel, covariates)
-        att, infl = gt_with_covariates(
-            frame, cells, covariates, est_method, periods=panel.periods, balanced=panel.balanced
+        att, infl, separated = gt_with_covariates(
+            frame,
+            cells,
+            covariates,
+            est_method,
+            periods=panel.periods,
+            balanced=panel.balanced,
+            on_separation=on_separation,
         )
     else:
         mom = cohort_moments(panel)
         att, M = gt_from_moments(mom, cells)
         infl = AffineInfluence(M=M, moments=mom)
-    cells, att, infl = drop_inestimable(cells, att, infl, base_period)
+    if separated is not None and separated.any():
+        warnings.warn(
+            separation_note(cells, separated, covariates), AttributionWarning, stacklevel=2
+        )
+    cells, att, infl, separated = drop_inestimable(cells, att, infl, base_period, separated)
     options = {
         "yname": yname,
         "tname": tname,
@@ -295,11 +337,13 @@ def att_gt(
         "biters": biters,
         "cband": cband,
         "allow_unbalanced_panel": allow_unbalanced_panel,
+        "on_separation": on_separation,
     }
     return _att_gt_result(
         cells,
         att,
         infl,
+        separated=separated,
         options=options,
         data=fingerprint(panel.table, n_rows=panel.n_rows),
         periods=panel.periods,
@@ -350,7 +394,7 @@ def att_gt_from_moments(
         anticipation=float(anticipation),
     )
     att, M = gt_from_moments(moments, cells)
-    cells, att, infl = drop_inestimable(
+    cells, att, infl, _ = drop_inestimable(
         cells, att, AffineInfluence(M=M, moments=moments), base_period
     )
     treated = labels > 0
@@ -401,8 +445,12 @@ def _att_gt_result(
     cband: bool,
     seed: int,
     est_method: str | None = None,
+    separated: np.ndarray | None = None,
 ) -> AttGtResult:
-    """Inference, the tidy table, the headline and the pre-test for estimated cells."""
+    """Inference, the tidy table, the headline and the pre-test for estimated cells.
+
+    NA cells carry a ``note`` saying why (`separated` marks propensity separation; the others had
+    no treated or comparison observations); the headline says when it leaves cells out."""
     clustered = bool(clustervars)
     inf = infer(
         att,
@@ -427,6 +475,12 @@ def _att_gt_result(
         reference=np.array([c.reference for c in cells], bool),
     )
     table["post"] = post
+    missing = ~np.isfinite(att)
+    if missing.any():
+        sep = np.zeros(len(att), bool) if separated is None else np.asarray(separated, bool)
+        note = np.where(sep, SEPARATION_NOTE, EMPTY_NOTE)
+        old = table["note"] if "note" in table.columns else pd.Series([None] * len(table))
+        table["note"] = np.where(missing, note, old.to_numpy(object))
     wald, wald_p, wald_df = wald_pretest(att, inf.vcov, ~post)
     try:  # the headline: what aggte(type="simple") reports, over the estimable cells
         simple = aggregate(
@@ -464,7 +518,7 @@ def _att_gt_result(
                 wald, wald_df, wald_p, alpha=alpha, what="pre-treatment ATT(g,t) (R `did` pre-test)"
             ),
         ),
-        overall=_overall(simple, alpha=alpha, label=_att_label(options.get("yname"), "simple")),
+        overall=_overall(simple, alpha=alpha, label=_headline_label(options, missing & post)),
         control_group=options["control_group"],
         est_method=est_method or options["est_method"],
         base_period=options["base_period"],
@@ -589,6 +643,10 @@ def aggte(
         **{f"att_gt.{k}": v for k, v in result.provenance.options.items()},
     }
     yname = result.provenance.options.get("yname")
+    label = _att_label(yname, type)
+    n_na = int(np.sum(~np.isfinite(tab["estimate"].to_numpy(float))))
+    if n_na:
+        label += f", over the estimable cells only ({n_na} NA ATT(g,t) left out by na_rm=True)"
     return AggteResult(
         design=f"did.aggte.{type}",
         table=table,
@@ -601,7 +659,7 @@ def aggte(
         ),
         checks=result.checks,
         type=type,
-        overall=_overall(agg, alpha=alpha, label=_att_label(yname, type)),
+        overall=_overall(agg, alpha=alpha, label=label),
         min_e=min_e,
         max_e=max_e,
         balance_e=None if balance_e is None else int(balance_e),
@@ -630,6 +688,7 @@ def twfe(
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> TwfeResult:
     """Static two-way fixed-effects DiD ``y ~ treatment (+ covariates) | idname + tname``.
@@ -637,8 +696,11 @@ def twfe(
     The treatment column must be 0/1 and absorbing (once 1, a unit stays 1); panels may be
     unbalanced. Standard errors: CR1 clustered on `cluster` (default `idname`) with fixest's
     small-sample convention, or ``vcov="HC1"`` / ``"iid"`` (`fixed_effects` module docstring);
-    match ``pyfixest.feols(..., vcov={"CRV1": ...} | "hetero" | "iid")``.
+    match ``pyfixest.feols(..., vcov={"CRV1": ...} | "hetero" | "iid")``. `weights` names a
+    column of positive regression weights (weighted least squares, pyfixest's
+    ``feols(..., weights=...)``; they may vary by row).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     req = validate_fe_panel(
         data,
         design="twfe",
@@ -652,7 +714,10 @@ def twfe(
     )
     alpha = check_alpha(alpha)
     assert req.shape is not None
-    df = pull(req.table, req.columns, what="twfe")
+    if wcol is not None:
+        require_weights(req.table, None, wcol, show=[], role="twfe")
+    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="twfe")
+    w = None if wcol is None else require_weights(None, df, wcol, show=[idname, tname], role="twfe")
     require_binary(
         df,
         treatment,
@@ -677,6 +742,7 @@ def twfe(
         None if req.cluster is None else df[req.cluster].to_numpy(),
         names=[treatment, *covs],
         vcov=req.vcov,
+        weights=w,
     )
     se = np.sqrt(np.diag(fit.vcov))
     table = wald_table([treatment, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
@@ -695,10 +761,12 @@ def twfe(
                 "cluster": req.cluster,
                 "covariates": covs,
                 "vcov": req.vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
         ),
-        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects)",
+        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects"
+        + (f", weighted by {wcol})" if wcol else ")"),
         n_obs=fit.n_obs,
         n_units=req.shape.n_units,
         n_periods=len(req.shape.periods),
@@ -718,6 +786,7 @@ def did_2x2(
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> TwfeResult:
     """The canonical 2×2 DiD: ``y ~ group:post (+ covariates) | FE``.
@@ -726,8 +795,10 @@ def did_2x2(
     (repeated cross-sections) they are group + post. The term in `tidy()` is ``"{group}:{post}"``.
     `group` must be constant within a unit; both are 0/1. CR1 clustered on `cluster` (default
     `idname`; required for cross-sections, since errors are rarely independent there), or
-    ``vcov="HC1"`` / ``"iid"``.
+    ``vcov="HC1"`` / ``"iid"``. `weights` names a column of positive regression weights
+    (weighted least squares, as pyfixest's ``feols(..., weights=...)``).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     req = validate_fe_panel(
         data,
         design="did_2x2",
@@ -739,7 +810,11 @@ def did_2x2(
         binary={"group": group, "post": post},
     )
     alpha = check_alpha(alpha)
-    df = pull(req.table, req.columns, what="did_2x2")
+    if wcol is not None:
+        require_weights(req.table, None, wcol, show=[], role="did_2x2")
+    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="did_2x2")
+    show = [c for c in (idname, group, post) if c is not None]
+    w = None if wcol is None else require_weights(None, df, wcol, show=show, role="did_2x2")
     for c in (group, post):
         require_binary(df, c, show=[c])
     require_2x2_cells(df, group=group, post=post, idname=idname)
@@ -754,6 +829,7 @@ def did_2x2(
         None if req.cluster is None else df[req.cluster].to_numpy(),
         names=[term, *covs],
         vcov=req.vcov,
+        weights=w,
     )
     se = np.sqrt(np.diag(fit.vcov))
     table = wald_table([term, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
@@ -772,10 +848,12 @@ def did_2x2(
                 "cluster": req.cluster,
                 "covariates": covs,
                 "vcov": req.vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
         ),
-        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD)",
+        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD"
+        + (f", weighted by {wcol})" if wcol else ")"),
         n_obs=fit.n_obs,
         n_units=int(df[idname].nunique()) if idname else len(df),
         n_periods=2,
@@ -855,6 +933,7 @@ def event_study(
     window: tuple[int, int] | None = None,
     cluster: str | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """TWFE dynamic event study ``y ~ Σ_{e≠ref} 1[t-g=e] | idname + tname``.
@@ -864,8 +943,11 @@ def event_study(
     lies outside [lo, hi] are dropped (not binned) and reported in `n_obs`. Matches pyfixest
     ``feols("y ~ i(rel_time, ref=ref) | id + t", vcov={"CRV1": cluster})``. Under staggered
     adoption with heterogeneous effects these coefficients mix cohorts with non-convex weights
-    (Sun & Abraham 2021) — see :func:`sun_abraham`.
+    (Sun & Abraham 2021) — see :func:`sun_abraham`. `weights` names a column of positive
+    regression weights (weighted least squares, pyfixest's ``feols(..., weights=...)``; they may
+    vary by row).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     ref = check_ref(ref)
     win = check_window(window, ref=ref)
     alpha = check_alpha(alpha)
@@ -880,12 +962,17 @@ def event_study(
         allow_unbalanced_panel=True,
     )
     t = panel.table
+    if wcol is not None:
+        require_weights(t, None, wcol, show=[], role="event_study")
     df = pull(
         t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="event_study",
     )
+    if wcol is not None:  # every row, also those the window drops
+        require_weights(None, df, wcol, show=[idname, tname], role="event_study")
     frame, rel = relative_time(df, tname=tname, cohort="_cohort", window=win)
+    w = None if wcol is None else frame[wcol].to_numpy(float)
     seen = set(rel[np.isfinite(rel)].astype(int))
     times = np.array(sorted(seen - {ref}), dtype=np.int64)
     if ref not in seen:
@@ -905,6 +992,7 @@ def event_study(
         None if cl is None else frame[cl].to_numpy(),
         names=[f"e={e}" for e in times],
         vcov=vcov,
+        weights=w,
     )
     return _event_result(
         design="did.event_study",
@@ -925,6 +1013,7 @@ def event_study(
                 "window": list(win) if win else None,
                 "cluster": cl,
                 "vcov": vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
             seed=config.get().seed,
@@ -951,6 +1040,7 @@ def sun_abraham(
     control: SaControl | None = None,
     cluster: str | None = None,
     vcov: FeVcov = "CR1",
+    weights: str | None = None,
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """Sun & Abraham interaction-weighted event study (`sunab` module docstring for the method).
@@ -960,7 +1050,15 @@ def sun_abraham(
     drops every row from its adoption period on. ``control="never"|"last"`` is the deprecated
     spelling. The cohort-specific coefficients are in ``result.cohort_effects`` (columns group,
     event_time, n_obs, estimate, std_error, weight).
+
+    `weights` names a column of positive regression weights: the saturated regression is weighted
+    least squares (pyfixest's ``feols(..., weights=...)``) and each event time's IW aggregate
+    weights the cohorts by their summed regression weights at that event time (column ``w_sum`` of
+    ``cohort_effects``), not by row counts: the weighted coefficients describe the weighted
+    population, so the cohort mix they are averaged over is that population's mix too (see the
+    `sunab` module docstring).
     """
+    wcol = None if weights is None else column_name(weights, "weights")
     ref = check_ref(ref)
     control_group = sun_abraham_control_group(control, control_group)  # type: ignore[assignment]
     alpha = check_alpha(alpha)
@@ -976,16 +1074,21 @@ def sun_abraham(
         require_never_treated=control_group == "nevertreated",
     )
     t = panel.table
+    if wcol is not None:
+        require_weights(t, None, wcol, show=[], role="sun_abraham")
     df = pull(
         t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), "_cohort"],
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
         what="sun_abraham",
     )
+    if wcol is not None:  # every row, also those the last-treated sample drops
+        require_weights(None, df, wcol, show=[idname, tname], role="sun_abraham")
     if control_group == "lasttreated":
         df = last_treated_sample(df, cohorts=panel.cohorts, tname=tname, gname=gname)
+    w = None if wcol is None else df[wcol].to_numpy(float)
     g = df["_cohort"].to_numpy(float)
     rel = np.where(g > 0, np.round(df[tname].to_numpy(float) - g), np.nan)
-    cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname)
+    cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname, weights=w)
     fit = fit_fe_ols(
         df[yname].to_numpy(float),
         x,
@@ -993,20 +1096,21 @@ def sun_abraham(
         None if cl is None else df[cl].to_numpy(),
         names=names,
         vcov=vcov,
+        weights=w,
     )
-    es, nu, v_nu, w = iw_aggregate(
+    es, nu, v_nu, share = iw_aggregate(
         cells["group"].to_numpy(),
         cells["event_time"].to_numpy(),
         fit.coef,
         fit.vcov,
-        cells["n_obs"].to_numpy(),
+        cells["n_obs" if w is None else "w_sum"].to_numpy(),
     )
     cohort_effects = cells.assign(
         group=cells["group"].astype(np.int64),
         event_time=cells["event_time"].astype(np.int64),
         estimate=fit.coef,
         std_error=np.sqrt(np.diag(fit.vcov)),
-        weight=w.sum(axis=0),
+        weight=share.sum(axis=0),
     )
     return _event_result(
         design="did.sun_abraham",
@@ -1027,6 +1131,7 @@ def sun_abraham(
                 "control_group": control_group,
                 "cluster": cl,
                 "vcov": vcov,
+                "weights": wcol,
                 "alpha": alpha,
             },
             seed=config.get().seed,

@@ -52,13 +52,21 @@ from attribution import config
 from attribution.errors import DataError, DesignError, EstimationError, OptionError
 from attribution.options import EstMethod, check_option
 
-__all__ = ["drdid_panel", "drdid_rc", "influence_se", "logit_mle"]
+__all__ = ["SeparationError", "drdid_panel", "drdid_rc", "influence_se", "logit_mle"]
 
 _PS_CLIP = 1e-6
 """DRDID keeps propensity scores away from 0 and 1 by this much (avoids division by zero)."""
 _RANK_TOL = 1e-7
 """Tolerance of the pivoted QR rank check on unit-norm columns (the tolerance of R's lm / glm)."""
 _MAX_NEWTON = 100
+
+
+class SeparationError(EstimationError):
+    """The propensity-score logit has no finite maximum (complete or quasi-complete separation).
+
+    A subclass so that `att_gt` can report such a cell as NA, as R `did` does, while every other
+    estimation failure still stops the call.
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,7 +594,7 @@ def _logit_loglik(d: np.ndarray, eta: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (d * eta - np.logaddexp(0.0, eta))))
 
 
-def _separation_error(names: list[str], step: np.ndarray, collapsed: np.ndarray) -> EstimationError:
+def _separation_error(names: list[str], step: np.ndarray, collapsed: np.ndarray) -> SeparationError:
     big = np.abs(step)
     if collapsed.any():
         bad = [names[j] for j in np.flatnonzero(collapsed)]
@@ -594,7 +602,7 @@ def _separation_error(names: list[str], step: np.ndarray, collapsed: np.ndarray)
         bad = [names[j] for j in np.flatnonzero(big >= 0.1 * big.max())]
     else:
         bad = list(names)
-    return EstimationError(
+    return SeparationError(
         "the propensity-score logit has no finite maximum: the covariates separate treated "
         "from comparison units (complete or quasi-complete separation), so some units have no "
         "comparable counterpart",

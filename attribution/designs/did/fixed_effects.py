@@ -64,26 +64,34 @@ VCOV_NOTES = {
 # pure math over arrays
 # ------------------------------------------------------------------------------------------------
 def demean(
-    columns: np.ndarray, fe: Sequence[np.ndarray], *, tol: float = 1e-13, max_iter: int = 10_000
+    columns: np.ndarray,
+    fe: Sequence[np.ndarray],
+    *,
+    weights: np.ndarray | None = None,
+    tol: float = 1e-13,
+    max_iter: int = 10_000,
 ) -> np.ndarray:
     """Sweep fixed effects out of each column of `columns` (n × p) by alternating projections.
 
     `fe` holds one integer code array (0..L-1) per fixed-effect dimension. One sweep is exact for a
-    single dimension or a balanced two-way panel; otherwise the sweeps repeat until the largest
-    change is below `tol` times the column scale (Gaure 2013, "lfe").
+    single dimension or a balanced two-way panel with weights constant within units; otherwise the
+    sweeps repeat until the largest change is below `tol` times the column scale (Gaure 2013,
+    "lfe"). With `weights` the projections use weighted means (the within transformation of WLS).
     """
     x = np.array(columns, dtype=float, copy=True)
     if x.ndim == 1:
         x = x[:, None]
     if not fe:
         return x
-    counts = [np.bincount(codes).astype(float) for codes in fe]
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    counts = [np.bincount(codes, weights=w).astype(float) for codes in fe]
     scale = max(float(np.abs(x).max(initial=0.0)), 1.0)
     for _ in range(max_iter):
         change = 0.0
         for codes, n_g in zip(fe, counts, strict=True):
             for j in range(x.shape[1]):
-                means = np.bincount(codes, weights=x[:, j], minlength=len(n_g)) / n_g
+                wx = x[:, j] if w is None else w * x[:, j]
+                means = np.bincount(codes, weights=wx, minlength=len(n_g)) / n_g
                 step = means[codes]
                 x[:, j] -= step
                 change = max(change, float(np.abs(step).max(initial=0.0)))
@@ -125,9 +133,14 @@ def fit_fe_ols(
     *,
     names: Sequence[str],
     vcov: str = "CR1",
+    weights: np.ndarray | None = None,
 ) -> FeFit:
     """Regress y on x absorbing the fixed effects `fe`; CR1 (clustered on `cluster`), HC1 or iid
     covariance with fixest's small-sample conventions (module docstring).
+
+    `weights` (positive, validated by the caller) give weighted least squares, minimising
+    Σ w_i u_i², as pyfixest's default ``weights_type="aweights"``: weighted within transformation,
+    then every row scaled by sqrt(w_i); n in the small-sample factor stays the number of rows.
 
     Raises DesignError naming the regressors that are collinear with the fixed effects (pyfixest
     drops them silently; a dropped treatment dummy would change what the estimate means).
@@ -135,7 +148,11 @@ def fit_fe_ols(
     n = len(y)
     x = np.asarray(x, dtype=float).reshape(n, -1)
     k = x.shape[1]
-    both = demean(np.column_stack([y, x]), fe)
+    both = demean(np.column_stack([y, x]), fe, weights=weights)
+    if weights is not None:
+        root = np.sqrt(np.asarray(weights, dtype=float))
+        both = both * root[:, None]
+        x = x * root[:, None]
     yd, xd = both[:, 0], both[:, 1:]
     if k == 0:
         raise DesignError("no regressor left to estimate")

@@ -14,7 +14,10 @@ Two computational paths, the same numbers:
   covariance come from cohort × period moments computed in the engine (`stats.py`); no unit rows
   leave DuckDB / Spark.
 - **covariates**: only the needed columns are pulled (guarded by ``config.max_pull_rows``) and each
-  cell is estimated with the DRDID estimators in `drdid.py` (Sant'Anna & Zhao 2020).
+  cell is estimated with the DRDID estimators in `drdid.py` (Sant'Anna & Zhao 2020). A cell whose
+  propensity logit is separated (no overlap; typically a tiny cohort) is NA with a warning, as in
+  R `did` (``on_separation="na"``; R keeps the NA cell under both base periods and `aggte` then
+  needs ``na_rm=True``), or stops the call (``on_separation="raise"``).
 
 Standard errors are R's analytic ones, sqrt(Σ IF²)/n. With ``clustervars`` the analytic variance
 is the one R's clustered multiplier bootstrap targets, Σ_c ĪF_c ĪF_c' / C² with ĪF_c the mean
@@ -53,6 +56,8 @@ from attribution.inference import (
 )
 
 __all__ = [
+    "EMPTY_NOTE",
+    "SEPARATION_NOTE",
     "Cell",
     "Inference",
     "drop_inestimable",
@@ -60,8 +65,12 @@ __all__ = [
     "gt_with_covariates",
     "infer",
     "plan_cells",
+    "separation_note",
     "wald_pretest",
 ]
+
+SEPARATION_NOTE = "not estimable: propensity score separated (no overlap with the comparison group)"
+EMPTY_NOTE = "not estimable: no treated or no comparison observations"
 
 _IQR_NORMAL = 1.3489795003921634  # qnorm(0.75) - qnorm(0.25): R's robust bootstrap SE divisor
 SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10  # R `did`: smaller standard errors are reported as NA
@@ -187,10 +196,17 @@ def gt_with_covariates(
     *,
     periods: np.ndarray,
     balanced: bool,
-) -> tuple[np.ndarray, UnitInfluence]:
-    """ATT(g,t) and unit influence functions by DRDID per cell, from the pulled unit rows
-    (`stats.unit_rows`: _id, _t, _y, _g, _w, _x0.., optional _c)."""
-    from attribution.designs.did.drdid import drdid_panel, drdid_rc
+    on_separation: str = "raise",
+) -> tuple[np.ndarray, UnitInfluence, np.ndarray]:
+    """ATT(g,t), unit influence functions and the cells left NA for separation, by DRDID per cell
+    from the pulled unit rows (`stats.unit_rows`: _id, _t, _y, _g, _w, _x0.., optional _c).
+
+    ``on_separation="na"``: a cell whose propensity logit has no finite maximum gets ATT NaN and a
+    zero influence column (R `did`: NA cell, NA influence function); the caller warns
+    (`separation_note`, with the user's column names); ``"raise"``: the SeparationError stops
+    the call.
+    """
+    from attribution.designs.did.drdid import SeparationError, drdid_panel, drdid_rc
 
     ids, unit = np.unique(frame["_id"].to_numpy(), return_inverse=True)
     n = len(ids)
@@ -213,6 +229,7 @@ def gt_with_covariates(
     K = len(cells)
     att = np.full(K, np.nan)
     IF = np.zeros((n, K))
+    separated = np.zeros(K, bool)
     if balanced:
         T = len(periods)
         Y = np.empty((n, T))
@@ -252,6 +269,19 @@ def gt_with_covariates(
                     y_all[rows], post, d_row, x_all[rows], w_row, method=est_method, names=names
                 )
                 IF[:, k] = np.bincount(unit[rows], weights=inf * (n / rows.sum()), minlength=n)
+        except SeparationError as err:
+            if on_separation != "na":
+                raise type(err)(
+                    f"ATT({c.group:g},{c.time:g}) (base period {periods[c.b_idx]:g}): "
+                    f"{err.message}",
+                    columns=err.columns,
+                    rows=err.rows,
+                    fix=f"{err.fix}; or pass on_separation='na' to report such cells as NA, "
+                    "as R `did` does",
+                ) from err
+            IF[:, k] = 0.0
+            separated[k] = True
+            continue
         except AttributionError as err:  # say which cell failed
             raise type(err)(
                 f"ATT({c.group:g},{c.time:g}) (base period {periods[c.b_idx]:g}): {err.message}",
@@ -267,7 +297,26 @@ def gt_with_covariates(
         weights=w_unit,
         cluster=cluster,
     )
-    return att, infl
+    return att, infl, separated
+
+
+def separation_note(cells: Sequence[Cell], separated: np.ndarray, covariates: Sequence[str]) -> str:
+    """One sentence naming, per cohort, the periods whose ATT(g,t) are NA for separation."""
+    by_group: dict[float, list[float]] = {}
+    for c, s in zip(cells, separated, strict=True):
+        if s:
+            by_group.setdefault(c.group, []).append(c.time)
+    parts = [
+        f"cohort {g:g} in period(s) {', '.join(f'{t:g}' for t in ts)}"
+        for g, ts in sorted(by_group.items())
+    ]
+    named = f" on {', '.join(repr(x) for x in covariates)}" if covariates else ""
+    return (
+        f"the propensity-score logit{named} is separated for {'; '.join(parts)}: those "
+        f"{int(separated.sum())} ATT(g,t) are NA (as R `did` reports them); the overall ATT "
+        "averages the estimable cells, and aggte needs na_rm=True. Pass on_separation='raise' "
+        "to make this an error"
+    )
 
 
 # -------------------------------------------------------------------------------------------------
@@ -329,16 +378,24 @@ def wald_pretest(att: np.ndarray, V: np.ndarray, pre: np.ndarray) -> tuple[float
 
 
 def drop_inestimable(
-    cells: list[Cell], att: np.ndarray, infl: Influence, base_period: str
-) -> tuple[list[Cell], np.ndarray, Influence]:
-    """R omits varying-base cells it cannot estimate (universal-base ones are reported as NA)."""
+    cells: list[Cell],
+    att: np.ndarray,
+    infl: Influence,
+    base_period: str,
+    keep_na: np.ndarray | None = None,
+) -> tuple[list[Cell], np.ndarray, Influence, np.ndarray]:
+    """R omits varying-base cells without treated or comparison units (universal-base ones are
+    reported as NA); cells marked `keep_na` (propensity separation) stay as NA under both base
+    periods, as in R. Returns the kept cells, their ATTs, influence and `keep_na` mask."""
+    flagged = np.zeros(len(att), bool) if keep_na is None else np.asarray(keep_na, bool)
     if base_period == "varying":
-        keep = np.isfinite(att)
+        keep = np.isfinite(att) | flagged
         cells = [c for c, k in zip(cells, keep, strict=True) if k]
         att = att[keep]
         infl = infl.combine(np.eye(len(keep))[keep])
+        flagged = flagged[keep]
     if len(cells) == 0:
         raise DesignError(
             "no group-time ATT can be estimated (no cell has both treated and comparison units)"
         )
-    return cells, att, infl
+    return cells, att, infl, flagged

@@ -62,6 +62,7 @@ __all__ = [
     "require_covariates",
     "require_log_units_in_panel",
     "require_never_treated_for_cs",
+    "require_weights",
     "resolve_clustervars",
     "sun_abraham_control_group",
     "validate_did_panel",
@@ -767,3 +768,41 @@ def require_log_units_in_panel(
             .execute(),
             fix="fix the unit ids in the launch log, or add those units to the panel",
         )
+
+
+def require_weights(
+    table: ir.Table | None, df: pd.DataFrame | None, column: str, *, show: Sequence[str], role: str
+) -> np.ndarray | None:
+    """Regression weights: a numeric column (checked on `table`), then finite and > 0 in every
+    pulled row of `df` (DataError naming the rows); returns them as floats.
+
+    Call with `df` None to check the column before pulling, then with the pulled frame.
+    """
+    if df is None:
+        require_columns(table, {column: "numeric"}, role=role)
+        return None
+    values = df[column]
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        raise DataError(
+            f"weights {column!r} must be numeric, not {values.dtype}",
+            columns=[column],
+            fix="pass a column of positive numeric weights",
+        )
+    w = values.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        kinds = []
+        if np.isnan(w).any():
+            kinds.append("missing")
+        if np.isinf(w).any():
+            kinds.append("infinite")
+        if (w <= 0).any():
+            kinds.append("zero or negative")
+        raise DataError(
+            f"weights {column!r} must be finite and > 0; {int(bad.sum()):,} row(s) are "
+            + " or ".join(kinds),
+            columns=[column],
+            rows=df.loc[bad, list(dict.fromkeys([*show, column]))].head(config.get().example_rows),
+            fix="drop those rows or give them a positive weight",
+        )
+    return w

@@ -129,7 +129,10 @@ class AttGtResult(Result):
     terms ``ATT(g=2004,t=2005)``. With cband=True the uniform band is in ``conf_*_uniform``.
 
     ``headline`` (and ``overall``) is the simple-weighted overall ATT, the number
-    ``aggte(result, type="simple").overall`` reports (over the estimable post-treatment cells).
+    ``aggte(result, type="simple", na_rm=True).overall`` reports (over the estimable
+    post-treatment cells; its label says when NA cells are left out). NA cells (propensity
+    separation, or no treated / comparison observations under a universal base period) carry the
+    reason in a ``note`` column.
     The influence-function representation needed by `aggte` is kept as an internal field.
     """
 

@@ -7,7 +7,12 @@ cohort, whose rows from its adoption period on are dropped). Each β_{g,e} is th
 CATT(g, e) relative to the reference period.
 
 Step 2 — ν_e = Σ_g w_{g,e} β_{g,e} with w_{g,e} the share of cohort g among the observations at event
-time e (Sun & Abraham 2021, eq. 12; the sample shares, as fixest ``sunab()`` uses). The covariance
+time e (Sun & Abraham 2021, eq. 12; the sample shares, as fixest ``sunab()`` uses). With regression
+weights the shares are the cohorts' summed weights at e (w_{g,e} ∝ Σ_{i∈g, t-g=e} w_it): the
+weighted regression estimates effects on the weighted population, so the cohort mix at e is that
+population's mix too (with weights constant within units, the weighted share of each cohort);
+row counts would mix a weighted β with an unweighted cohort composition. Without weights the two
+coincide. The covariance
 of ν is W V W' with W the weight matrix held fixed (fixest's convention); V is the CR1
 cluster-robust (or HC1 / iid) covariance of β (see :mod:`attribution.designs.did.fixed_effects`).
 """
@@ -44,21 +49,30 @@ def last_treated_sample(
 
 
 def interaction_design(
-    g: np.ndarray, rel: np.ndarray, *, ref: int, tname: str, gname: str
+    g: np.ndarray,
+    rel: np.ndarray,
+    *,
+    ref: int,
+    tname: str,
+    gname: str,
+    weights: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Cohort × event-time cells (group, event_time, n_obs), their dummies and names.
+    """Cohort × event-time cells (group, event_time, n_obs[, w_sum]), their dummies and names.
 
-    Every treated cohort must be observed at the reference event time `ref` (DesignError naming
-    the cohorts that are not).
+    With `weights` the cells also carry ``w_sum``, the summed weights of their rows (the IW
+    shares). Every treated cohort must be observed at the reference event time `ref`
+    (DesignError naming the cohorts that are not).
     """
     treated = g > 0
+    w = np.ones(len(g)) if weights is None else np.asarray(weights, dtype=float)
     cells = (
-        pd.DataFrame({"group": g[treated], "event_time": rel[treated]})
-        .groupby(["group", "event_time"])
-        .size()
-        .rename("n_obs")
+        pd.DataFrame({"group": g[treated], "event_time": rel[treated], "w": w[treated]})
+        .groupby(["group", "event_time"])["w"]
+        .agg(n_obs="size", w_sum="sum")
         .reset_index()
     )
+    if weights is None:
+        cells = cells.drop(columns="w_sum")
     has_ref = cells.loc[cells["event_time"] == ref, "group"].to_numpy()
     missing_ref = sorted(set(cells["group"]) - set(has_ref))
     if missing_ref:
