@@ -102,8 +102,8 @@ def fit(
     seed: seed for the replications (default `config.seed`).
     alpha: 1 − confidence level of the normal intervals (default `config.alpha`).
     zeta_omega, zeta_lambda: override the ridge penalties ζ_ω (default (N_tr·T_post)^{1/4}·σ̂, or
-        10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort; between 0 and 1e12 (larger
-        values only make the weights uniform).
+        10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort; between 0 and 1e100 (ζ² must stay
+        a finite double; values far above the outcome's scale already make the weights uniform).
     """
     method = check_option("method", method, SynthMethod)
     if se_method is not None:

@@ -61,10 +61,10 @@ __all__ = [
 
 # -- options ------------------------------------------------------------------------------------
 
-ZETA_MAX = 1e12
-"""Largest ridge override accepted: the penalties are on the outcome's scale (ζ² multiplies a sum of
-squared weights), so beyond ~1e12 they only push the weights to uniform, and ζ² would overflow near
-1e154. A value that large is a typo, not a choice."""
+ZETA_MAX = 1e100
+"""Largest ridge override accepted: ζ² multiplies the weights' squared norm in the solver and must
+stay a finite double; a value like 1e300 is a typo, not a choice (any ζ far above the outcome's
+scale already makes the weights uniform)."""
 
 
 def check_seed(seed: object) -> int:
