@@ -331,7 +331,7 @@ def in_space_placebo(
     treated unit's before ranking (ADH 2010 use 20, 5 and 2); a positive number, or None to
     keep all.
     """
-    rq.check_result(result, function="in_space_placebo")
+    rq.check_result(result, SyntheticControlResult, function="in_space_placebo")
     if max_pre_mspe_ratio is not None:
         max_pre_mspe_ratio = check_float(
             "max_pre_mspe_ratio", max_pre_mspe_ratio, low=0.0, low_open=True
@@ -359,7 +359,7 @@ def in_time_placebo(
     `placebo_start` (pass `special_predictors`), otherwise the call fails rather than silently
     dropping them. Returns a result whose gaps should be near zero if the design is credible.
     """
-    rq.check_result(result, function="in_time_placebo")
+    rq.check_result(result, SyntheticControlResult, function="in_time_placebo")
     problem = result.problem
     times = problem.times
     placebo_start = as_time(placebo_start, times)
@@ -411,7 +411,7 @@ def leave_one_out(result: SyntheticControlResult, *, min_weight: float = 1e-3) -
     Returns a long frame (dropped, time, synthetic, gap): how much the synthetic path depends on
     any single donor. `min_weight` is a weight threshold in [0, 1).
     """
-    rq.check_result(result, function="leave_one_out")
+    rq.check_result(result, SyntheticControlResult, function="leave_one_out")
     min_weight = check_float("min_weight", min_weight, low=0.0, high=1.0, high_open=True)
     return leave_one_out_paths(result.problem, result.unit_weights, min_weight=min_weight)
 

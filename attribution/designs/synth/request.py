@@ -188,11 +188,10 @@ def check_grid(grid: object) -> np.ndarray | None:
     return arr.astype(float)
 
 
-def check_result(result: object, *, function: str) -> None:
-    """The fitted result a robustness check takes (a `SyntheticControlResult`)."""
-    from attribution.designs.synth.results import SyntheticControlResult
-
-    if not isinstance(result, SyntheticControlResult):
+def check_result(result: object, kind: type, *, function: str) -> None:
+    """The fitted result a robustness check takes (`kind`: `SyntheticControlResult`, passed in so
+    that request does not import results)."""
+    if not isinstance(result, kind):
         raise OptionError(
             f"{function} takes the result of synthetic_control, got {type(result).__name__}",
             fix=f"res = at.synth.synthetic_control(...); at.synth.{function}(res, ...)",
