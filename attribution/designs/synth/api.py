@@ -44,7 +44,14 @@ from attribution.designs.synth.results import (
     SynthResult,
 )
 from attribution.designs.synth.sdid import estimate_att
-from attribution.options import Permutation, SeMethod, SynthMethod, check_alpha, check_option
+from attribution.options import (
+    Permutation,
+    SeMethod,
+    SynthMethod,
+    check_alpha,
+    check_float,
+    check_option,
+)
 from attribution.results import Provenance
 
 __all__ = [
@@ -95,7 +102,8 @@ def fit(
     seed: seed for the replications (default `config.seed`).
     alpha: 1 − confidence level of the normal intervals (default `config.alpha`).
     zeta_omega, zeta_lambda: override the ridge penalties ζ_ω (default (N_tr·T_post)^{1/4}·σ̂, or
-        10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort.
+        10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort; between 0 and 1e100 (ζ² must stay
+        a finite double; values far above the outcome's scale already make the weights uniform).
     """
     method = check_option("method", method, SynthMethod)
     if se_method is not None:
@@ -201,6 +209,8 @@ def synthetic_control(
     - `conformal`: per-period conformal intervals, the constant-effect interval and the sharp-null
       p-value (CWZ 2021).
     - `seed`: only used by randomised conformal permutations; the default ones are deterministic.
+    - `treated_unit` must be a unit of the panel and `treatment_start` one of its periods, with at
+      least one period before it.
 
     Predictors are divided by their standard deviation across units (as Synth). Where the inner
     problem has many solutions (the treated unit inside the donors' hull on the predictors), the
@@ -214,6 +224,9 @@ def synthetic_control(
     covs = list(dict.fromkeys([*preds, *(c for c, _, _ in specials if c != outcome)]))
     table = as_table(data)
     panel = prepare_panel(table, outcome=outcome, unit=unit, time=time, covariates=covs or None)
+    rq.check_design_point(
+        panel, treated_unit=treated_unit, treatment_start=as_time(treatment_start, panel.times)
+    )
     problem = build_problem(
         panel,
         treated_unit=treated_unit,
@@ -315,8 +328,14 @@ def in_space_placebo(
     """The in-space placebo table and p-value for a fitted result (re-used if already computed).
 
     `max_pre_mspe_ratio`: drop placebos whose pre-period MSPE exceeds this multiple of the
-    treated unit's before ranking (ADH 2010 use 20, 5 and 2); None keeps all.
+    treated unit's before ranking (ADH 2010 use 20, 5 and 2); a positive number, or None to
+    keep all.
     """
+    rq.check_result(result, SyntheticControlResult, function="in_space_placebo")
+    if max_pre_mspe_ratio is not None:
+        max_pre_mspe_ratio = check_float(
+            "max_pre_mspe_ratio", max_pre_mspe_ratio, low=0.0, low_open=True
+        )
     problem = result.problem
     gaps = result.placebo_gaps if result.placebo_gaps is not None else pl.placebo_gaps(problem)
     treated_gap = (result.treated_path - result.synthetic_path).to_numpy()
@@ -340,6 +359,7 @@ def in_time_placebo(
     `placebo_start` (pass `special_predictors`), otherwise the call fails rather than silently
     dropping them. Returns a result whose gaps should be near zero if the design is credible.
     """
+    rq.check_result(result, SyntheticControlResult, function="in_time_placebo")
     problem = result.problem
     times = problem.times
     placebo_start = as_time(placebo_start, times)
@@ -389,8 +409,10 @@ def leave_one_out(result: SyntheticControlResult, *, min_weight: float = 1e-3) -
     """Re-fit dropping, in turn, each donor with weight above `min_weight` (ADH 2015, Section 5).
 
     Returns a long frame (dropped, time, synthetic, gap): how much the synthetic path depends on
-    any single donor.
+    any single donor. `min_weight` is a weight threshold in [0, 1).
     """
+    rq.check_result(result, SyntheticControlResult, function="leave_one_out")
+    min_weight = check_float("min_weight", min_weight, low=0.0, high=1.0, high_open=True)
     return leave_one_out_paths(result.problem, result.unit_weights, min_weight=min_weight)
 
 
@@ -420,12 +442,22 @@ def conformal_interval(
     effects to test (default: an adaptive grid around each gap, refined by bisection).
     `permutation`: "moving_block" (cyclic shifts; deterministic) or "iid" (`n_reps` random
     permutations drawn with `seed`; default `config.n_boot`). `n_permutations` is the deprecated
-    name of `n_reps`.
+    name of `n_reps`. `q`: order of the test statistic, 1 ≤ q ≤ 100 or inf (the sup norm).
+    With a fitted result, the table arguments (`outcome` … `treatment_start`) are refused.
     """
     alpha = check_alpha(config.get().alpha if alpha is None else alpha)
-    rq.check_conformal_options(permutation, q)
+    q = rq.check_conformal_options(permutation, q)
     n_reps = rq.replications(n_reps, n_permutations)
+    seed = rq.check_optional_seed(seed)
+    grid = rq.check_grid(grid)
     if isinstance(source, SyntheticControlResult):
+        rq.check_result_request(
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treated_unit=treated_unit,
+            treatment_start=treatment_start,
+        )
         problem = source.problem
         centre = source.gaps.to_numpy()[problem.n_pre :]
         tu = source.treated_unit
@@ -440,6 +472,9 @@ def conformal_interval(
         )
         table = as_table(source)
         panel = prepare_panel(table, outcome=outcome, unit=unit, time=time)  # type: ignore[arg-type]
+        rq.check_design_point(
+            panel, treated_unit=treated_unit, treatment_start=as_time(treatment_start, panel.times)
+        )
         problem = build_problem(
             panel,
             treated_unit=treated_unit,

@@ -1,11 +1,12 @@
 """Long panel table → validated wide arrays for the synthetic designs (SDID, SC, DiD, ADH).
 
-Every synthetic estimator works on an N×T outcome matrix. The long table is checked in the engine
-(`request.check_long_panel`: columns, duplicated or missing unit-periods, missing values, a 0/1
-treatment), only the needed columns come out through the guarded `fetch` (the one pull of the
-family: nothing is aggregated in the engine, as the weights need every unit-period), and are pivoted
-to N×T arrays. The treatment pattern is then checked on the small wide matrix
-(`request.check_treatment`).
+Every synthetic estimator works on an N×T outcome matrix. The long table's columns are checked with
+the user's names (`request.check_panel_columns`, `data.numeric.check_outcome`), then only the needed
+columns are selected under reserved names (`data.roles.select_roles`), checked in the engine
+(`request.check_long_panel`: duplicated or missing unit-periods, missing values, a 0/1 treatment),
+come out through the guarded `fetch` (the one pull of the family: nothing is aggregated in the
+engine, as the weights need every unit-period), renamed back, and are pivoted to N×T arrays. The treatment pattern is then checked on the
+small wide matrix (`request.check_treatment`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from attribution.data.engine import Data, as_table, fetch
-from attribution.designs.synth.request import check_long_panel, check_names, check_treatment
+from attribution.data.numeric import check_outcome
+from attribution.data.roles import select_roles
+from attribution.designs.synth.request import (
+    check_long_panel,
+    check_names,
+    check_panel_columns,
+    check_treatment,
+)
 
 __all__ = ["SynthPanel", "prepare_panel"]
 
@@ -82,14 +90,36 @@ def prepare_panel(
     """
     table = as_table(data)
     covs = check_names(outcome, unit, time, treatment, covariates)
-    n_rows = check_long_panel(
+    check_panel_columns(
         table, outcome=outcome, unit=unit, time=time, treatment=treatment, covariates=covs
     )
-    cols = [unit, time, outcome] + ([treatment] if treatment else []) + covs
-    sel = table.select(*cols)
-    if treatment is not None:
-        sel = sel.mutate(**{treatment: table[treatment].cast("float64")})
-    frame = fetch(sel, what="the synthetic-control panel")
+    check_outcome(table, outcome)
+    # From here on the engine sees only the needed columns under reserved names (no user column
+    # can meet an internal one); errors raised inside name the user's columns again.
+    roles = select_roles(
+        table,
+        {
+            "unit": unit,
+            "time": time,
+            "outcome": outcome,
+            "treatment": treatment,
+            "covariates": covs,
+        },
+    )
+    with roles.user_names():
+        c_treat = roles.names["treatment"]
+        n_rows = check_long_panel(
+            roles.table,
+            outcome=roles["outcome"],
+            unit=roles["unit"],
+            time=roles["time"],
+            treatment=c_treat,  # type: ignore[arg-type]
+            covariates=list(roles.many("covariates")),
+        )
+        sel = roles.table
+        if c_treat is not None:
+            sel = sel.mutate(**{c_treat: sel[c_treat].cast("float64")})
+        frame = fetch(sel, what="the synthetic-control panel").rename(columns=roles.user)
     return _to_wide(frame, outcome, unit, time, treatment, covs, n_rows=n_rows)
 
 

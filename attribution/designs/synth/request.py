@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from attribution import config
+from attribution import config, options
 from attribution.data.checks import count_where, examples, is_missing
 from attribution.data.engine import require_columns
 from attribution.data.panel import check_panel
@@ -33,57 +33,69 @@ if TYPE_CHECKING:
     from attribution.designs.synth.sdid import CohortFit
 
 __all__ = [
+    "check_conformal_options",
+    "check_design_point",
     "check_flags",
+    "check_grid",
     "check_long_panel",
     "check_names",
+    "check_optional_seed",
+    "check_placebo_start",
     "check_pre_periods",
     "check_reps",
+    "check_result",
+    "check_result_request",
     "check_se_feasible",
     "check_seed",
+    "check_table_request",
     "check_treatment",
+    "check_treatment_name",
     "check_zeta",
+    "normalise_predictors",
+    "normalise_specials",
     "replications",
+    "require_present",
+    "show",
 ]
 
 
 # -- options ------------------------------------------------------------------------------------
 
+ZETA_MAX = 1e100
+"""Largest ridge override accepted: ζ² multiplies the weights' squared norm in the solver and must
+stay a finite double; a value like 1e300 is a typo, not a choice (any ζ far above the outcome's
+scale already makes the weights uniform)."""
+
 
 def check_seed(seed: object) -> int:
-    """A non-negative integer seed."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise OptionError(f"seed={seed!r} must be a non-negative integer")
-    return int(seed)
+    """A seed for the replications: an integer in [0, 2**63)."""
+    return options.check_seed(seed)
 
 
 def check_optional_seed(seed: object) -> int | None:
     """An integer seed or None (ADH: only randomised conformal permutations use it)."""
-    if seed is not None and not isinstance(seed, int | np.integer):
-        raise OptionError(f"seed must be an integer or None, got {seed!r}")
-    return None if seed is None else int(seed)
+    return None if seed is None else options.check_seed(seed)
 
 
 def check_flags(**flags: object) -> None:
     """Each flag is True or False (not 1, not "yes")."""
     for name, flag in flags.items():
-        if not isinstance(flag, bool | np.bool_):
-            raise OptionError(f"{name} must be True or False, got {flag!r}")
+        options.check_bool(name, flag)
 
 
 def check_reps(n_reps: object, se_method: str | None, default: int) -> int | None:
     """Replications for placebo / bootstrap SEs; an error where they would have no effect."""
     if se_method in (None, "jackknife"):
         if n_reps is not None:
+            options.check_int("n_reps", n_reps, minimum=2)
             raise OptionError(
-                f"n_reps={n_reps!r} has no effect with se_method={se_method!r}",
+                f"n_reps={options._plain(n_reps)} has no effect with se_method={se_method!r}",
                 fix="drop n_reps, or use se_method='placebo' or 'bootstrap'",
             )
         return None
     if n_reps is None:
         return int(default)
-    if isinstance(n_reps, bool) or not isinstance(n_reps, int | np.integer) or int(n_reps) < 2:
-        raise OptionError(f"n_reps={n_reps!r} must be an integer ≥ 2")
-    return int(n_reps)
+    return options.check_int("n_reps", n_reps, minimum=2)
 
 
 def replications(n_reps: object, n_permutations: object, *, stacklevel: int = 3) -> int | None:
@@ -98,51 +110,92 @@ def replications(n_reps: object, n_permutations: object, *, stacklevel: int = 3)
             DeprecationWarning,
             stacklevel=stacklevel,
         )
+        options.check_int("n_permutations", n_permutations, minimum=2)
         if n_reps is not None and n_reps != n_permutations:
             raise OptionError(
-                f"n_reps={n_reps!r} and n_permutations={n_permutations!r} disagree",
+                f"n_reps={options._plain(n_reps)} and "
+                f"n_permutations={options._plain(n_permutations)} disagree",
                 fix="pass n_reps only",
             )
         n_reps = n_permutations
     if n_reps is None:
         return None
-    if isinstance(n_reps, bool) or not isinstance(n_reps, int | np.integer) or int(n_reps) < 2:
-        raise OptionError(f"n_reps={n_reps!r} must be an integer ≥ 2")
-    return int(n_reps)
+    return options.check_int("n_reps", n_reps, minimum=2)
 
 
 def check_zeta(name: str, value: object, method: str, *, allowed: tuple[str, ...]) -> float | None:
-    """A ridge override ζ ≥ 0, accepted only by the methods it applies to."""
+    """A ridge override 0 ≤ ζ ≤ `ZETA_MAX`, accepted only by the methods it applies to."""
     if value is None:
         return None
+    v = options.check_float(name, value, low=0.0, high=ZETA_MAX)
     if method not in allowed:
         raise OptionError(
             f"{name} has no effect with method={method!r}",
             fix=f"drop {name}; it applies to method {' or '.join(repr(a) for a in allowed)}",
         )
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and v >= 0):
-        raise OptionError(f"{name}={value!r} must be a finite number ≥ 0")
     return v
 
 
 def check_treatment_name(treatment: object) -> str:
-    if not isinstance(treatment, str):
+    if not isinstance(treatment, str) or not treatment:
         raise OptionError(
-            f"treatment must be a column name, got {treatment!r}",
+            f"treatment must be a column name, got {options._plain(treatment)}",
             fix="pass the 0/1 column that marks treated unit-periods",
         )
     return treatment
 
 
-def check_conformal_options(permutation: object, q: object) -> None:
-    """Permutation scheme and the order q ≥ 1 (or inf) of the test statistic."""
+Q_MAX = 100.0
+"""Largest finite order q of the conformal statistic: |u|^q overflows double precision beyond it
+for gaps of ordinary size; q=inf is the sup norm."""
+
+
+def check_conformal_options(permutation: object, q: object) -> float:
+    """Permutation scheme and the order 1 ≤ q ≤ `Q_MAX` (or inf) of the test statistic."""
     check_option("permutation", permutation, Permutation)
-    if not (q == np.inf or (isinstance(q, int | float | np.number) and q >= 1)):
-        raise OptionError(f"q must be ≥ 1 or inf, got {q!r}")
+    if isinstance(q, float | np.floating) and q == math.inf:
+        return math.inf
+    try:
+        return options.check_float("q", q, low=1.0, high=Q_MAX)
+    except OptionError as exc:
+        raise OptionError(exc.message, fix=f"{exc.fix}, or inf (the sup norm)") from None
+
+
+def check_grid(grid: object) -> np.ndarray | None:
+    """Candidate effects for the conformal test inversion: a non-empty 1-d array of finite numbers."""
+    if grid is None:
+        return None
+    arr = None
+    if not isinstance(grid, str | bytes) and hasattr(grid, "__len__"):
+        try:
+            arr = np.asarray(grid)
+        except (TypeError, ValueError):
+            arr = None
+    ok = (
+        arr is not None
+        and arr.ndim == 1
+        and arr.size > 0
+        and (arr.dtype.kind in "iuf")
+        and bool(np.isfinite(arr).all())
+    )
+    if not ok:
+        shown = options._plain(grid) if not hasattr(grid, "__len__") else type(grid).__name__
+        raise OptionError(
+            f"grid={shown} is not valid",
+            fix="pass a non-empty 1-d array of finite candidate effects, e.g. "
+            "np.linspace(-1, 1, 81), or None for the adaptive grid",
+        )
+    return arr.astype(float)
+
+
+def check_result(result: object, kind: type, *, function: str) -> None:
+    """The fitted result a robustness check takes (`kind`: `SyntheticControlResult`, passed in so
+    that request does not import results)."""
+    if not isinstance(result, kind):
+        raise OptionError(
+            f"{function} takes the result of synthetic_control, got {type(result).__name__}",
+            fix=f"res = at.synth.synthetic_control(...); at.synth.{function}(res, ...)",
+        )
 
 
 def check_table_request(**needed: object) -> None:
@@ -155,18 +208,40 @@ def check_table_request(**needed: object) -> None:
         )
 
 
+def check_result_request(**given: object) -> None:
+    """Table-only arguments are refused with a fitted result (they would be silently ignored)."""
+    extra = [k for k, v in given.items() if v is not None]
+    if extra:
+        raise OptionError(
+            f"{', '.join(extra)} only apply when conformal_interval is given a table; the "
+            "SyntheticControlResult already fixes them",
+            fix=f"drop {', '.join(extra)}",
+        )
+
+
 def normalise_predictors(predictors: Sequence[str] | None) -> list[str]:
     """Covariate predictor columns as a list of distinct names."""
     if predictors is None:
         return []
-    if isinstance(predictors, str):
-        predictors = [predictors]
-    out = list(predictors)
-    if any(not isinstance(c, str) or not c for c in out):
-        raise OptionError(f"predictors must be column names, got {predictors!r}")
+    out = _names_list("predictors", predictors)
     dup = sorted({c for c in out if out.count(c) > 1})
     if dup:
         raise OptionError(f"predictor(s) {dup} listed twice", columns=dup, fix="list each once")
+    return out
+
+
+def _names_list(name: str, value: object) -> list[str]:
+    """A column name or a list of them (non-empty strings)."""
+    if isinstance(value, str):
+        value = [value]
+    ok = not isinstance(value, bytes | Mapping) and hasattr(value, "__iter__")
+    out = list(value) if ok else []  # type: ignore[call-overload]
+    if not ok or any(not isinstance(c, str) or not c for c in out):
+        shown = options._plain(value) if not ok else repr([options._plain(c) for c in out])
+        raise OptionError(
+            f"{name}={shown} is not valid",
+            fix=f"{name} must be a list of column names",
+        )
     return out
 
 
@@ -176,19 +251,27 @@ def normalise_specials(
     """``(column, periods, "mean")`` triples with `periods` as a non-empty list."""
     if specials is None:
         return []
+    if isinstance(specials, str | bytes | Mapping) or not hasattr(specials, "__iter__"):
+        raise OptionError(
+            f"special_predictors={options._plain(specials)} is not valid",
+            fix="pass a list of (column, periods, 'mean') triples",
+        )
     out = []
     for sp in specials:
         if not isinstance(sp, tuple | list) or len(sp) != 3:
             raise OptionError(
-                f"special predictor {sp!r} must be a (column, periods, 'mean') triple",
+                f"special predictor {options._plain(sp)} must be a (column, periods, 'mean') "
+                "triple",
                 fix="e.g. special_predictors=[('packs', [1975], 'mean'), ('packs', range(1980, 1989), 'mean')]",
             )
         col, periods, op = sp
         if not isinstance(col, str) or not col:
-            raise OptionError(f"special predictor column must be a column name, got {col!r}")
+            raise OptionError(
+                f"special predictor column must be a column name, got {options._plain(col)}"
+            )
         if op != "mean":
             raise OptionError(
-                f"special predictor operation {op!r} for {col!r} is not supported",
+                f"special predictor operation {options._plain(op)} for {col!r} is not supported",
                 columns=[col],
                 fix="use 'mean'",
             )
@@ -201,21 +284,100 @@ def normalise_specials(
     return out
 
 
-def check_placebo_start(times: pd.Index, n_pre: int, placebo_start: Any) -> int:
-    """Number of periods before a fake treatment date strictly inside the pre-period."""
-    pre_times = times[:n_pre]
+# -- values on the panel's grid ---------------------------------------------------------------
+
+
+def show(value: Any) -> str:
+    """A unit or period as a user wrote it (1, 'CA', '2026-03-02'), never a numpy repr."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return repr(str(value.date()))
+    return options._plain(value)
+
+
+def _shown(values: Sequence[Any], n: int = 5) -> str:
+    vals = list(values)
+    return ", ".join(show(v) for v in vals[:n]) + (" …" if len(vals) > n else "")
+
+
+def _position(value: Any, values: pd.Index) -> int:
+    """Position of `value` among `values`, or -1 (a bool, an unhashable or foreign value)."""
+    if isinstance(value, bool | np.bool_):
+        return -1
     try:
-        n_fake = int(np.sum(np.asarray(pre_times < placebo_start)))
-    except TypeError as exc:
+        return int(values.get_indexer([value])[0])
+    except (TypeError, ValueError):
+        return -1
+
+
+def _periods_before(name: str, value: Any, times: pd.Index) -> int:
+    """Number of periods before `value`; DesignError when it cannot be compared with them."""
+    try:
+        n = np.asarray(times < value)
+        if n.dtype != np.bool_ or n.shape != (len(times),):
+            raise TypeError
+    except (TypeError, ValueError):
         raise DesignError(
-            f"placebo_start {placebo_start!r} cannot be compared with the periods", columns=[]
-        ) from exc
+            f"{name} {show(value)} cannot be compared with {times.name!r} values ({times.dtype})",
+            columns=[str(times.name)],
+            fix=f"pass a value of {times.name!r}, e.g. {show(times[len(times) // 2])}",
+        ) from None
+    return int(n.sum())
+
+
+def _require_on_grid(name: str, value: Any, times: pd.Index, n_before: int) -> None:
+    """The one grid check: a start between two periods (8.5 on integer periods) is refused."""
+    if _position(value, times) < 0:
+        near = _shown(times[max(n_before - 1, 0) : n_before + 1])
+        raise DesignError(
+            f"{name} {show(value)} is not one of the {times.name!r} periods",
+            columns=[str(times.name)],
+            fix=f"use a period of {times.name!r} (the nearest are {near})",
+        )
+
+
+def check_design_point(panel: SynthPanel, *, treated_unit: Any, treatment_start: Any) -> int:
+    """The treated unit is a unit of the panel and the treatment start one of its periods, with at
+    least one period before and one from it on; returns the number of pre-periods."""
+    units, times = panel.units, panel.times
+    if _position(treated_unit, units) < 0:
+        raise DesignError(
+            f"treated_unit {show(treated_unit)} is not a value of {panel.unit!r}",
+            columns=[panel.unit],
+            fix=f"choose one of the {len(units)} units, e.g. {_shown(units)}",
+        )
+    n_pre = _periods_before("treatment_start", treatment_start, times)
+    if n_pre == 0:
+        raise DesignError(
+            f"treatment_start {show(treatment_start)} leaves no pre-treatment period for "
+            f"{show(treated_unit)} (first period {show(times[0])})",
+            columns=[panel.time],
+            rows=pd.DataFrame({panel.unit: [treated_unit], "first_period": [times[0]]}),
+            fix=f"choose a treatment start after {show(times[0])}",
+        )
+    if n_pre == len(times):
+        raise DesignError(
+            f"treatment_start {show(treatment_start)} is after the last period "
+            f"{show(times[-1])}: no post-treatment period for {show(treated_unit)}",
+            columns=[panel.time],
+            rows=pd.DataFrame({panel.unit: [treated_unit], "last_period": [times[-1]]}),
+            fix=f"choose a treatment start between {show(times[1])} and {show(times[-1])}",
+        )
+    _require_on_grid("treatment_start", treatment_start, times, n_pre)
+    return n_pre
+
+
+def check_placebo_start(times: pd.Index, n_pre: int, placebo_start: Any) -> int:
+    """Number of periods before a fake treatment date, a period strictly inside the pre-period."""
+    n_fake = _periods_before("placebo_start", placebo_start, times[:n_pre])
     if n_fake == 0 or n_fake >= n_pre:
         raise DesignError(
-            f"placebo_start {placebo_start!r} must fall strictly inside the pre-period "
-            f"({times[0]!r} < placebo_start ≤ {times[n_pre - 1]!r}) with a pre-period before it",
-            fix=f"choose a date between {times[1]!r} and {times[n_pre - 1]!r}",
+            f"placebo_start {show(placebo_start)} must fall strictly inside the pre-period "
+            f"({show(times[0])} < placebo_start ≤ {show(times[n_pre - 1])}) with a pre-period "
+            "before it",
+            columns=[str(times.name)],
+            fix=f"choose a period between {show(times[1])} and {show(times[n_pre - 1])}",
         )
+    _require_on_grid("placebo_start", placebo_start, times, n_fake)
     return n_fake
 
 
@@ -233,19 +395,12 @@ def check_names(
     for role, name in (("outcome", outcome), ("unit", unit), ("time", time)):
         if not isinstance(name, str) or not name:
             raise DataError(
-                f"{role} must be a column name (a non-empty string), got {name!r}",
+                f"{role} must be a column name (a non-empty string), got {options._plain(name)}",
                 fix=f"pass {role}='<column>'",
             )
     if treatment is not None and (not isinstance(treatment, str) or not treatment):
-        raise DataError(f"treatment must be a column name or None, got {treatment!r}")
-    if covariates is None:
-        covs: list[str] = []
-    elif isinstance(covariates, str):
-        covs = [covariates]
-    else:
-        covs = list(covariates)
-    if any(not isinstance(c, str) or not c for c in covs):
-        raise DataError(f"covariates must be column names, got {covariates!r}")
+        raise DataError(f"treatment must be a column name or None, got {options._plain(treatment)}")
+    covs = [] if covariates is None else _names_list("covariates", covariates)
     roles = [outcome, unit, time] + ([treatment] if treatment else []) + covs
     dup = sorted({c for c in roles if roles.count(c) > 1})
     if dup:
@@ -258,7 +413,7 @@ def check_names(
     return covs
 
 
-def check_long_panel(
+def check_panel_columns(
     table: ir.Table,
     *,
     outcome: str,
@@ -266,12 +421,8 @@ def check_long_panel(
     time: str,
     treatment: str | None,
     covariates: list[str],
-) -> int:
-    """Check the long table in the engine; returns its number of rows.
-
-    DataError for missing/mistyped columns, duplicated (unit, time) rows, an unbalanced panel,
-    missing outcomes or covariates, or a treatment that is not 0/1.
-    """
+) -> None:
+    """DataError for missing or mistyped columns (the schema only; run with the user's names)."""
     spec: dict[str, str] = {unit: "key", time: "key", outcome: "numeric"}
     if treatment is not None:
         spec[treatment] = "binary"
@@ -291,6 +442,22 @@ def check_long_panel(
             columns=[unit],
             fix="use a string or integer unit identifier",
         )
+
+
+def check_long_panel(
+    table: ir.Table,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str | None,
+    covariates: list[str],
+) -> int:
+    """Check the long table in the engine; returns its number of rows.
+
+    DataError for duplicated (unit, time) rows, an unbalanced panel, missing outcomes or
+    covariates, or a treatment that is not 0/1 (the columns are checked by `check_panel_columns`).
+    """
     require_present(table, unit, time, [unit, time], what="unit or time identifiers")
     shape = check_panel(table, unit=unit, time=time, require_balanced=True)
     require_present(table, unit, time, [outcome], what="outcome")
@@ -318,9 +485,9 @@ def require_present(
     pred = ibis.or_(*[is_missing(table[c]) for c in cols])
     n_bad = count_where(table, pred)
     if n_bad:
-        show = list(dict.fromkeys([unit, time, *cols]))
-        rows = examples(table, pred, show)
-        units = ", ".join(repr(u) for u in pd.unique(rows[unit]))
+        listed = list(dict.fromkeys([unit, time, *cols]))
+        rows = examples(table, pred, listed)
+        units = ", ".join(show(u) for u in pd.unique(rows[unit]))
         raise DataError(
             f"missing or non-finite {what} in {n_bad:,} unit-period(s) (e.g. units {units})",
             columns=list(cols),
@@ -376,7 +543,7 @@ def check_treatment(
         )
         raise DesignError(
             f"{len(always)} treated unit(s) have no untreated pre-period (treated from the first "
-            f"period {times[0]!r}): {_names(units[always], n_show)}",
+            f"period {show(times[0])}): {_names(units[always], n_show)}",
             columns=[treatment],
             rows=rows,
             fix="add pre-treatment periods for these units, or drop them",
@@ -392,7 +559,7 @@ def check_treatment(
 
 
 def _names(values: pd.Index, n: int) -> str:
-    shown = ", ".join(repr(v) for v in list(values[:n]))
+    shown = ", ".join(show(v) for v in list(values[:n]))
     return shown + (f" and {len(values) - n} more" if len(values) > n else "")
 
 
@@ -403,7 +570,7 @@ def check_pre_periods(panel: SynthPanel, method: str) -> None:
     for a, treated in panel.cohorts().items():
         if a < 2:
             raise DesignError(
-                f"cohort first treated at {panel.times[a]!r} has {a} pre-period(s); method "
+                f"cohort first treated at {show(panel.times[a])} has {a} pre-period(s); method "
                 f"{method!r} needs at least 2 to fit weights and estimate the noise level",
                 columns=[panel.time, panel.treatment or ""],
                 rows=pd.DataFrame(
@@ -427,7 +594,7 @@ def check_se_feasible(se_method: str, fits: list[CohortFit], panel: SynthPanel) 
     if se_method == "bootstrap" and n_tr < 2:
         raise DesignError(
             "bootstrap standard errors need at least 2 treated units; there is 1 "
-            f"({panel.units[fits[0].treated[0]]!r})",
+            f"({show(panel.units[fits[0].treated[0]])})",
             columns=[panel.treatment or ""],
             fix="use se_method='placebo' with a single treated unit",
         )
@@ -452,7 +619,7 @@ def check_se_feasible(se_method: str, fits: list[CohortFit], panel: SynthPanel) 
         if single:
             raise DesignError(
                 "the fixed-weight jackknife is undefined when a cohort's unit weights put all "
-                f"weight on one donor ({panel.units[single[0].controls[np.argmax(single[0].omega)]]!r})",
+                f"weight on one donor ({show(panel.units[single[0].controls[np.argmax(single[0].omega)]])})",
                 columns=[panel.treatment or ""],
                 fix="use se_method='placebo' or 'bootstrap'",
             )
