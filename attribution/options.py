@@ -13,6 +13,7 @@ __all__ = [
     "EstMethod",
     "FeVcov",
     "HonestMethod",
+    "Jackknife",
     "LaunchMethod",
     "Permutation",
     "PlotKind",
@@ -38,6 +39,8 @@ BasePeriod = Literal["varying", "universal"]
 AggType = Literal["simple", "dynamic", "group", "calendar"]
 SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
+Jackknife = Literal["stata", "fixed_weights"]
+"""Staggered SDID jackknife: cohort weights recomputed per replicate (Stata sdid) or held fixed."""
 SaControl = Literal["never", "last"]
 """Deprecated: sun_abraham(control=...); use control_group="nevertreated" / "lasttreated"."""
 HonestMethod = Literal["smoothness", "relative_magnitudes"]

@@ -44,7 +44,15 @@ from attribution.designs.synth.results import (
     SynthResult,
 )
 from attribution.designs.synth.sdid import estimate_att
-from attribution.options import Permutation, SeMethod, SynthMethod, check_alpha, check_option
+from attribution.errors import OptionError
+from attribution.options import (
+    Jackknife,
+    Permutation,
+    SeMethod,
+    SynthMethod,
+    check_alpha,
+    check_option,
+)
 from attribution.results import Provenance
 
 __all__ = [
@@ -75,6 +83,7 @@ def fit(
     alpha: float | None = None,
     zeta_omega: float | None = None,
     zeta_lambda: float | None = None,
+    jackknife: Jackknife | None = None,
 ) -> SynthResult:
     """Average effect on the treated unit-periods by SDID (Arkhangelsky et al. 2021), SC or DiD.
 
@@ -86,7 +95,7 @@ def fit(
     method: "sdid" (unit and time weights, with intercepts), "sc" (synthdid's sc_estimate: unit
         weights without intercept, no time weights), "did" (uniform weights).
     se_method: "placebo" (Algorithm 4; needs more never-treated than treated units),
-        "jackknife" (fixed weights; ≥ 2 treated units per adoption cohort), "bootstrap"
+        "jackknife" (ω, λ fixed; ≥ 2 treated units per adoption cohort), "bootstrap"
         (Algorithm 2; ≥ 2 treated units), or None (no standard error).
     covariates: time-varying covariates, partialled out as in the "projected" approach (Kranz
         2022; Clarke et al. 2023): β̂ from a two-way fixed-effects regression of the outcome on
@@ -96,6 +105,13 @@ def fit(
     alpha: 1 − confidence level of the normal intervals (default `config.alpha`).
     zeta_omega, zeta_lambda: override the ridge penalties ζ_ω (default (N_tr·T_post)^{1/4}·σ̂, or
         10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort.
+    jackknife: the staggered-adoption jackknife convention (only with se_method="jackknife").
+        "stata" (default, as Stata `sdid` and synthdid-py): in each leave-one-unit-out replicate
+        the ATT's cohort weights are recomputed from the kept treated units × post periods, and a
+        cohort's SE is taken over all N replicates. "fixed_weights": the cohort weights stay at
+        their full-sample values (the estimand averages over the observed adoption design) and a
+        cohort's SE is taken over its own units; this was the default before and covered 94.5%
+        in our staggered simulation against 97.8% for "stata". One cohort: both coincide.
     """
     method = check_option("method", method, SynthMethod)
     if se_method is not None:
@@ -107,6 +123,14 @@ def fit(
     zeta_omega = rq.check_zeta("zeta_omega", zeta_omega, method, allowed=("sdid", "sc"))
     zeta_lambda = rq.check_zeta("zeta_lambda", zeta_lambda, method, allowed=("sdid",))
     rq.check_treatment_name(treatment)
+    if jackknife is not None:
+        jackknife = check_option("jackknife", jackknife, Jackknife)
+        if se_method != "jackknife":
+            raise OptionError(
+                f"jackknife={jackknife!r} has no effect with se_method={se_method!r}",
+                fix="drop jackknife, or use se_method='jackknife'",
+            )
+    jk = "stata" if jackknife is None else jackknife
 
     table = as_table(data)
     panel = prepare_panel(
@@ -130,7 +154,9 @@ def fit(
     reps, se, cohort_se = None, math.nan, np.full(len(fits), np.nan)
     if se_method is not None:
         rq.check_se_feasible(se_method, fits, panel)
-        se, cohort_se, reps, _ = inf.standard_error(Y, fits, se_method, n_reps=n_reps, seed=seed)
+        se, cohort_se, reps, _ = inf.standard_error(
+            Y, fits, se_method, n_reps=n_reps, seed=seed, jackknife=jk
+        )
 
     design = {"sdid": "synth.sdid", "sc": "synth.sc", "did": "synth.did"}[method]
     prov = Provenance(
@@ -147,6 +173,7 @@ def fit(
             "n_reps": n_reps,
             "zeta_omega": zeta_omega,
             "zeta_lambda": zeta_lambda,
+            "jackknife": jk if se_method == "jackknife" else None,
         },
         seed=seed if se_method in ("placebo", "bootstrap") else None,
     )
