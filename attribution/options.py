@@ -20,6 +20,7 @@ __all__ = [
     "SaControl",
     "SeMethod",
     "SynthMethod",
+    "VMethod",
     "Vcov",
     "check_alpha",
     "check_bool",
@@ -47,6 +48,8 @@ HonestMethod = Literal["smoothness", "relative_magnitudes"]
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
+VMethod = Literal["pre_period", "cross_validation"]
+"""ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:

@@ -72,8 +72,12 @@ def prepare_panel(
     time: str,
     treatment: str | None = None,
     covariates: Sequence[str] | None = None,
+    missing_covariates: bool = False,
 ) -> SynthPanel:
     """Validate a long panel and return it as wide N×T arrays.
+
+    `missing_covariates=True` lets covariates be NULL / NaN (NaN in the arrays; ADH averages
+    predictors over the periods with data, as R Synth's dataprep).
 
     Raises DataError for missing/mistyped columns, duplicated (unit, time) rows, an unbalanced
     panel, missing outcomes or covariates, or a treatment that is not 0/1; DesignError for a
@@ -83,7 +87,13 @@ def prepare_panel(
     table = as_table(data)
     covs = check_names(outcome, unit, time, treatment, covariates)
     n_rows = check_long_panel(
-        table, outcome=outcome, unit=unit, time=time, treatment=treatment, covariates=covs
+        table,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treatment=treatment,
+        covariates=covs,
+        missing_covariates=missing_covariates,
     )
     cols = [unit, time, outcome] + ([treatment] if treatment else []) + covs
     sel = table.select(*cols)
@@ -111,7 +121,7 @@ def _to_wide(
 
     def wide(col: str) -> np.ndarray:
         out = np.full((n, t), np.nan)
-        out[ui, ti] = frame[col].to_numpy(dtype=float)
+        out[ui, ti] = frame[col].to_numpy(dtype=float, na_value=np.nan)
         return out
 
     Y = wide(outcome)
