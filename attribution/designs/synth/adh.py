@@ -145,11 +145,13 @@ def diagnose(
     if v is not None and problem.v_fixed is None and len(v) > 1 and v.max() >= CORNER_SHARE:
         top = problem.predictor_names[int(np.argmax(v))]
         out["v_corner_predictor"] = top
+        others = f"the other {len(v) - 1} predictors" + (
+            "" if problem.lag.all() else " (covariates among them)"
+        )
         warnings.warn(
             f"the predictor weights V put {v.max():.1%} of their weight on {top!r}: a corner "
-            "solution (Kuosmanen et al. 2021), so the other predictors, covariates included, "
-            "play no role in choosing the donor weights; consider v_floor, a fixed v, or "
-            "v_method='cross_validation'",
+            f"solution (Kuosmanen et al. 2021), so {others} play no role in choosing the donor "
+            "weights; consider v_floor, a fixed v, or v_method='cross_validation'",
             DesignWarning,
             stacklevel=4,
         )

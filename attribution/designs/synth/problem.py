@@ -78,7 +78,8 @@ def _locate_periods(
     late: str = "raise",
 ) -> np.ndarray:
     """Column indices of `periods`; DesignError naming periods absent, and periods not before the
-    treatment start an error (`late="raise"`) or a DesignWarning (`late="warn"`)."""
+    treatment start an error (`late="raise"`; `late="training"`: `n_pre` is the first validation
+    period of a cross-validated V) or a DesignWarning (`late="warn"`)."""
     periods = [as_time(p, times) for p in periods]
     try:
         idx = times.get_indexer(pd.Index(periods))
@@ -102,6 +103,13 @@ def _locate_periods(
             "may leak into the predictors (allowed, as R Synth allows it)",
             DesignWarning,
             stacklevel=4,
+        )
+    elif after and late == "training":
+        raise DesignError(
+            f"{what}: period(s) {after[:5]} are not before the validation window, so V would be "
+            "chosen with predictors measured where it is validated",
+            columns=[column],
+            fix=f"use periods up to {times[n_pre - 1]!r} (pass training_special_predictors)",
         )
     elif after:
         raise DesignError(
@@ -229,7 +237,7 @@ def build_problem(
             predictors,
             specials,
             train,
-            late="raise",
+            late="training",
             before=int(cv_window[0]),
             what="training predictors",
         )

@@ -22,7 +22,13 @@ import pytest
 from attribution.designs.synth import synthetic_control
 from attribution.designs.synth.adh import fit_arrays
 from attribution.designs.synth.problem import SCProblem
-from attribution.errors import AttributionWarning, DataError, DesignWarning, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DataError,
+    DesignError,
+    DesignWarning,
+    OptionError,
+)
 
 REF = json.loads(
     (
@@ -266,6 +272,9 @@ def test_cross_validated_v():
         for p in s["predictors"]
         if p.startswith("special.") and "gdpcap" not in p
     ]
+    # by default the training stage reuses special_predictors, here reaching into 1965–1969
+    with pytest.raises(DesignError, match="validation window"):
+        _call(s, v_method="cross_validation")
     # popdens is observed in 1969 only: no data in the training years → typed error
     with pytest.raises(DataError, match="popdens"):
         _call(s, v_method="cross_validation", training_special_predictors=train)
