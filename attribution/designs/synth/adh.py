@@ -151,7 +151,8 @@ def diagnose(
         warnings.warn(
             f"the predictor weights V put {v.max():.1%} of their weight on {top!r}: a corner "
             f"solution (Kuosmanen et al. 2021), so {others} play no role in choosing the donor "
-            "weights; consider v_floor, a fixed v, or v_method='cross_validation'",
+            "weights; consider synthetic_control's v_floor, a fixed v, or "
+            "v_method='cross_validation'",
             DesignWarning,
             stacklevel=4,
         )

@@ -274,6 +274,14 @@ def synthetic_control(
     specials = rq.normalise_specials(special_predictors)
     preds = rq.normalise_predictors(predictors)
     v_method = check_option("v_method", v_method, VMethod)
+    if training_special_predictors is not None and not isinstance(
+        training_special_predictors, list | tuple
+    ):
+        raise OptionError(
+            "training_special_predictors must be a list of (column, periods, 'mean') triples, "
+            f"got {type(training_special_predictors).__name__}",
+            fix="e.g. training_special_predictors=[('gdpcap', range(1960, 1965), 'mean')]",
+        )
     train_specials = (
         None
         if training_special_predictors is None
