@@ -13,12 +13,14 @@ __all__ = [
     "EstMethod",
     "FeVcov",
     "HonestMethod",
+    "Jackknife",
     "LaunchMethod",
     "Permutation",
     "PlotKind",
     "SaControl",
     "SeMethod",
     "SynthMethod",
+    "VMethod",
     "Vcov",
     "check_alpha",
     "check_bool",
@@ -40,12 +42,16 @@ OnSeparation = Literal["na", "raise"]
 AggType = Literal["simple", "dynamic", "group", "calendar"]
 SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
+Jackknife = Literal["stata", "fixed_weights"]
+"""Staggered SDID jackknife: cohort weights recomputed per replicate (Stata sdid) or held fixed."""
 SaControl = Literal["never", "last"]
 """Deprecated: sun_abraham(control=...); use control_group="nevertreated" / "lasttreated"."""
 HonestMethod = Literal["smoothness", "relative_magnitudes"]
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
+VMethod = Literal["pre_period", "cross_validation"]
+"""ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:

@@ -18,10 +18,18 @@ import numpy as np
 import pandas as pd
 
 from attribution.designs.synth.problem import SCProblem
-from attribution.designs.synth.v_search import fit_unit
-from attribution.errors import AttributionWarning, DesignError
+from attribution.designs.synth.v_search import fit_unit, mspe_lower_bound, weights_given_v
+from attribution.errors import AttributionWarning, DesignError, DesignWarning
 
-__all__ = ["POOR_FIT_SHARE", "SCFit", "diagnose", "fit_arrays", "leave_one_out_paths", "rmspe"]
+__all__ = [
+    "CORNER_SHARE",
+    "POOR_FIT_SHARE",
+    "SCFit",
+    "diagnose",
+    "fit_arrays",
+    "leave_one_out_paths",
+    "rmspe",
+]
 
 
 @dataclass(frozen=True)
@@ -42,16 +50,38 @@ def fit_arrays(problem: SCProblem, *, treated: int | None = None, pool: Any = No
     if len(pl) == 0:
         raise DesignError("no donors left to build a synthetic control from")
     Z = np.ascontiguousarray(problem.Y[:, problem.window].T)
-    v, w, mspe, lower = fit_unit(
-        np.ascontiguousarray(problem.X),
-        Z,
-        tr,
-        np.ascontiguousarray(pl),
-        problem.lag,
-        problem.optimize_v,
-        problem.maxfev,
-        problem.tie_break,
-    )
+    X = np.ascontiguousarray(problem.X)
+    pl = np.ascontiguousarray(pl)
+    if problem.v_fixed is not None or problem.cv_X is not None:
+        if problem.v_fixed is not None:
+            v = problem.v_fixed
+        else:  # ADH (2015): V chosen on the training predictors and validation outcomes
+            Zv = np.ascontiguousarray(problem.Y[:, problem.cv_window].T)
+            v, _, _, _ = fit_unit(
+                np.ascontiguousarray(problem.cv_X),
+                Zv,
+                tr,
+                pl,
+                problem.cv_lag,
+                True,
+                problem.maxfev,
+                problem.tie_break,
+                problem.v_floor,
+            )
+        w, mspe = weights_given_v(X, Z, tr, pl, np.ascontiguousarray(v), problem.tie_break)
+        lower = mspe_lower_bound(Z, tr, pl)
+    else:
+        v, w, mspe, lower = fit_unit(
+            X,
+            Z,
+            tr,
+            pl,
+            problem.lag,
+            problem.optimize_v,
+            problem.maxfev,
+            problem.tie_break,
+            problem.v_floor,
+        )
     synthetic = w @ problem.Y[pl]
     return SCFit(v=v, w=w, synthetic=synthetic, mspe=float(mspe), mspe_lower_bound=float(lower))
 
@@ -67,14 +97,22 @@ def rmspe(gap: np.ndarray, n_pre: int) -> tuple[float, float]:
 # 1/16 of the cross-sectional variance unexplained.
 POOR_FIT_SHARE = 0.25
 
+# A searched V with at least this share on one predictor is a corner solution (Kuosmanen, Zhou,
+# Eskelinen & Malo 2021, "Design flaw of the synthetic control method"): W then matches that
+# predictor alone, and the other predictors do not enter the choice of donors.
+CORNER_SHARE = 0.99
 
-def diagnose(problem: SCProblem, gap: np.ndarray, pre_rmspe: float) -> dict[str, Any]:
+
+def diagnose(
+    problem: SCProblem, gap: np.ndarray, pre_rmspe: float, v: np.ndarray | None = None
+) -> dict[str, Any]:
     """Convex-hull and fit diagnostics; warns (AttributionWarning) when the fit cannot be trusted.
 
     Rules: (1) a predictor of the treated unit outside the donors' [min, max] means no convex
     combination can reproduce it; (2) a pre-period RMSPE above `POOR_FIT_SHARE` × the cross-unit
     standard deviation of the pre-period outcome means the treated unit is far from the donors'
-    hull on the outcome path.
+    hull on the outcome path; (3) a searched V (`v`, not a fixed one) with at least
+    `CORNER_SHARE` of its weight on one predictor is a corner solution: a DesignWarning.
     """
     X = problem.X
     x1 = X[:, problem.treated]
@@ -103,6 +141,20 @@ def diagnose(problem: SCProblem, gap: np.ndarray, pre_rmspe: float) -> dict[str,
             "is probably outside the donors' convex hull and the gaps are not credible",
             AttributionWarning,
             stacklevel=3,
+        )
+    if v is not None and problem.v_fixed is None and len(v) > 1 and v.max() >= CORNER_SHARE:
+        top = problem.predictor_names[int(np.argmax(v))]
+        out["v_corner_predictor"] = top
+        others = f"the other {len(v) - 1} predictors" + (
+            "" if problem.lag.all() else " (covariates among them)"
+        )
+        warnings.warn(
+            f"the predictor weights V put {v.max():.1%} of their weight on {top!r}: a corner "
+            f"solution (Kuosmanen et al. 2021), so {others} play no role in choosing the donor "
+            "weights; consider synthetic_control's v_floor, a fixed v, or "
+            "v_method='cross_validation'",
+            DesignWarning,
+            stacklevel=4,
         )
     return out
 

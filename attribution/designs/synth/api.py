@@ -14,8 +14,9 @@ on arrays (`sdid`, `inference`, `covariates`, `problem`, `adh`, `placebo`, `conf
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,13 @@ from attribution.designs.synth.results import (
     SynthResult,
 )
 from attribution.designs.synth.sdid import estimate_att
+from attribution.errors import DesignError, OptionError
 from attribution.options import (
+    Jackknife,
     Permutation,
     SeMethod,
     SynthMethod,
+    VMethod,
     check_alpha,
     check_float,
     check_option,
@@ -82,6 +86,7 @@ def fit(
     alpha: float | None = None,
     zeta_omega: float | None = None,
     zeta_lambda: float | None = None,
+    jackknife: Jackknife | None = None,
 ) -> SynthResult:
     """Average effect on the treated unit-periods by SDID (Arkhangelsky et al. 2021), SC or DiD.
 
@@ -93,7 +98,7 @@ def fit(
     method: "sdid" (unit and time weights, with intercepts), "sc" (synthdid's sc_estimate: unit
         weights without intercept, no time weights), "did" (uniform weights).
     se_method: "placebo" (Algorithm 4; needs more never-treated than treated units),
-        "jackknife" (fixed weights; ≥ 2 treated units per adoption cohort), "bootstrap"
+        "jackknife" (ω, λ fixed; ≥ 2 treated units per adoption cohort), "bootstrap"
         (Algorithm 2; ≥ 2 treated units), or None (no standard error).
     covariates: time-varying covariates, partialled out as in the "projected" approach (Kranz
         2022; Clarke et al. 2023): β̂ from a two-way fixed-effects regression of the outcome on
@@ -104,6 +109,13 @@ def fit(
     zeta_omega, zeta_lambda: override the ridge penalties ζ_ω (default (N_tr·T_post)^{1/4}·σ̂, or
         10⁻⁶σ̂ for SC) and ζ_λ (default 10⁻⁶σ̂) for every cohort; between 0 and 1e100 (ζ² must stay
         a finite double; values far above the outcome's scale already make the weights uniform).
+    jackknife: the staggered-adoption jackknife convention (only with se_method="jackknife").
+        "stata" (default, as Stata `sdid` and synthdid-py): in each leave-one-unit-out replicate
+        the ATT's cohort weights are recomputed from the kept treated units × post periods, and a
+        cohort's SE is taken over all N replicates. "fixed_weights": the cohort weights stay at
+        their full-sample values (the estimand averages over the observed adoption design) and a
+        cohort's SE is taken over its own units; this was the default before and covered 94.5%
+        in our staggered simulation against 97.8% for "stata". One cohort: both coincide.
     """
     method = check_option("method", method, SynthMethod)
     if se_method is not None:
@@ -115,6 +127,14 @@ def fit(
     zeta_omega = rq.check_zeta("zeta_omega", zeta_omega, method, allowed=("sdid", "sc"))
     zeta_lambda = rq.check_zeta("zeta_lambda", zeta_lambda, method, allowed=("sdid",))
     rq.check_treatment_name(treatment)
+    if jackknife is not None:
+        jackknife = check_option("jackknife", jackknife, Jackknife)
+        if se_method != "jackknife":
+            raise OptionError(
+                f"jackknife={jackknife!r} has no effect with se_method={se_method!r}",
+                fix="drop jackknife, or use se_method='jackknife'",
+            )
+    jk = "stata" if jackknife is None else jackknife
 
     table = as_table(data)
     panel = prepare_panel(
@@ -138,7 +158,9 @@ def fit(
     reps, se, cohort_se = None, math.nan, np.full(len(fits), np.nan)
     if se_method is not None:
         rq.check_se_feasible(se_method, fits, panel)
-        se, cohort_se, reps, _ = inf.standard_error(Y, fits, se_method, n_reps=n_reps, seed=seed)
+        se, cohort_se, reps, _ = inf.standard_error(
+            Y, fits, se_method, n_reps=n_reps, seed=seed, jackknife=jk
+        )
 
     design = {"sdid": "synth.sdid", "sc": "synth.sc", "did": "synth.did"}[method]
     prov = Provenance(
@@ -155,6 +177,7 @@ def fit(
             "n_reps": n_reps,
             "zeta_omega": zeta_omega,
             "zeta_lambda": zeta_lambda,
+            "jackknife": jk if se_method == "jackknife" else None,
         },
         seed=seed if se_method in ("placebo", "bootstrap") else None,
     )
@@ -195,13 +218,39 @@ def synthetic_control(
     placebo: bool = True,
     conformal: bool = True,
     seed: int | None = None,
+    donors: Sequence[Any] | None = None,
+    v: pd.Series | Mapping[str, float] | None = None,
+    v_method: VMethod = "pre_period",
+    validation_start: Any = None,
+    training_special_predictors: Sequence[SpecialPredictor] | None = None,
+    v_floor: float | None = None,
 ) -> SyntheticControlResult:
     """Abadie–Diamond–Hainmueller synthetic control for one treated unit.
 
     - `predictors`: covariate columns, each averaged over `pre_period`.
     - `special_predictors`: ``(column, periods, "mean")`` triples as R Synth's
       ``special.predictors``; `column` may be the outcome (lagged outcomes), `periods` one period or
-      a list. With neither given, every pre-period outcome is a predictor.
+      a list. With neither given, every pre-period outcome is a predictor. Covariates may have
+      missing values: each predictor is the mean over the periods that have data (R Synth's
+      ``mean(na.rm = TRUE)``); a unit with no data at all in a predictor's periods is an error.
+      Periods from `treatment_start` on are allowed with a DesignWarning (they may carry the
+      effect into the predictors).
+    - `donors`: the donor pool (R Synth's ``controls.identifier``); other units play no role,
+      not even in the predictors' scaling. Default: every other unit.
+    - `v`: fixed predictor weights (R Synth's ``custom.v``): a Series or mapping by predictor
+      label (the index of `result.predictor_weights`; a bare column name where it labels one
+      predictor), non-negative, not all zero, normalised to sum 1. No V search is run.
+    - `v_method`: "pre_period" (default: V minimises the outcome MSPE over `pre_period`, as
+      Synth) or "cross_validation" (Abadie, Diamond & Hainmueller 2015, Section 3): the window is
+      split at `validation_start` (default: its second half); V is chosen with the predictors
+      measured in the training part (`predictors` averaged there; `training_special_predictors`,
+      one for one with `special_predictors`, default the same ones, which must then lie in the
+      training part) to minimise the outcome MSPE over the validation part, and that V is then
+      applied to the main specification to get W.
+    - `v_floor`: every searched predictor weight is at least this (0 ≤ v_floor < 1/k), to keep V
+      away from the corner solutions where one predictor takes all the weight and the others
+      play no role (Kuosmanen et al. 2021); a searched V with ≥ 99% on one predictor is warned
+      about (DesignWarning naming it).
     - `pre_period`: the periods whose outcome MSPE chooses V (Synth's ``time.optimize.ssr``) and over
       which `predictors` are averaged; default every period before `treatment_start`.
     - `optimize_v=False` uses equal weights on the standardised predictors.
@@ -212,18 +261,53 @@ def synthetic_control(
     - `treated_unit` must be a unit of the panel and `treatment_start` one of its periods, with at
       least one period before it.
 
-    Predictors are divided by their standard deviation across units (as Synth). Where the inner
-    problem has many solutions (the treated unit inside the donors' hull on the predictors), the
-    W with the best pre-period outcome fit is taken.
+    Predictors are divided by their standard deviation across the treated unit and the donors (as
+    Synth). Where the inner problem has many solutions (the treated unit inside the donors' hull
+    on the predictors), the W with the best pre-period outcome fit is taken. For a given V, W is
+    Synth's (checked to 1e-3 against R Synth / pysyncon on the Basque data; in fact ~1e-7 against
+    the exact QP solution). Published weights also depend on Synth's optimiser for V: V is not
+    identified (different optimisers reach different V with the same W, e.g. R's loss.w 0.2467
+    against pysyncon's 0.1737 for Cataluña 0.851 / Madrid 0.149 on the Basque data, or a
+    different W: pysyncon stops at Cataluña 1.0 on R's ?synth example), so compare W and the
+    pre-period MSPE, not V (tests/reference/synth/basque/README.md).
     """
     alpha = check_alpha(config.get().alpha if alpha is None else alpha)
     rq.check_flags(optimize_v=optimize_v, placebo=placebo, conformal=conformal)
     seed = rq.check_optional_seed(seed)
     specials = rq.normalise_specials(special_predictors)
     preds = rq.normalise_predictors(predictors)
-    covs = list(dict.fromkeys([*preds, *(c for c, _, _ in specials if c != outcome)]))
+    v_method = check_option("v_method", v_method, VMethod)
+    if training_special_predictors is not None and not isinstance(
+        training_special_predictors, list | tuple
+    ):
+        raise OptionError(
+            "training_special_predictors must be a list of (column, periods, 'mean') triples, "
+            f"got {type(training_special_predictors).__name__}",
+            fix="e.g. training_special_predictors=[('gdpcap', range(1960, 1965), 'mean')]",
+        )
+    train_specials = (
+        None
+        if training_special_predictors is None
+        else rq.normalise_specials(training_special_predictors)
+    )
+    _check_v_options(v, v_method, optimize_v, validation_start, train_specials, v_floor)
+    covs = list(
+        dict.fromkeys(
+            [
+                *preds,
+                *(c for c, _, _ in [*specials, *(train_specials or [])] if c != outcome),
+            ]
+        )
+    )
     table = as_table(data)
-    panel = prepare_panel(table, outcome=outcome, unit=unit, time=time, covariates=covs or None)
+    panel = prepare_panel(
+        table,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        covariates=covs or None,
+        missing_covariates=True,
+    )
     rq.check_design_point(
         panel, treated_unit=treated_unit, treatment_start=as_time(treatment_start, panel.times)
     )
@@ -235,6 +319,12 @@ def synthetic_control(
         special_predictors=specials,
         pre_period=pre_period,
         optimize_v=bool(optimize_v),
+        donors=donors,
+        v=v,
+        v_floor=0.0 if v_floor is None else float(v_floor),
+        v_method=v_method,
+        validation_start=validation_start,
+        training_special_predictors=train_specials,
     )
     options = {
         "outcome": outcome,
@@ -248,6 +338,14 @@ def synthetic_control(
         "optimize_v": bool(optimize_v),
         "placebo": bool(placebo),
         "conformal": bool(conformal),
+        "donors": None if donors is None else _jsonable_periods(list(donors)),
+        "v": None if v is None else {str(k): float(x) for k, x in dict(v).items()},
+        "v_method": v_method,
+        "validation_start": _jsonable_periods([validation_start])[0],
+        "training_special_predictors": None
+        if train_specials is None
+        else [(c, _jsonable_periods(p), op) for c, p, op in train_specials],
+        "v_floor": v_floor,
     }
     prov = Provenance(
         design="synthetic control (ADH)",
@@ -265,6 +363,39 @@ def synthetic_control(
         outcome=outcome,
         treatment_start=as_time(treatment_start, problem.times),
     )
+
+
+def _check_v_options(
+    v: Any,
+    v_method: str,
+    optimize_v: bool,
+    validation_start: Any,
+    train_specials: Any,
+    v_floor: float | None,
+) -> None:
+    """OptionError for V options that contradict each other or would have no effect."""
+    if v_floor is not None:
+        check_float("v_floor", v_floor, low=0.0, high=1.0, high_open=True)
+    searched = v is None and bool(optimize_v)
+    if not searched and v_method == "cross_validation":
+        raise OptionError(
+            "v_method='cross_validation' searches V; it cannot be combined with "
+            + ("a fixed v" if v is not None else "optimize_v=False"),
+            fix="drop v_method, or drop v / optimize_v=False",
+        )
+    if not searched and v_floor is not None:
+        raise OptionError(
+            "v_floor bounds a searched V; it has no effect with "
+            + ("a fixed v" if v is not None else "optimize_v=False"),
+            fix="drop v_floor",
+        )
+    if v_method != "cross_validation" and (
+        validation_start is not None or train_specials is not None
+    ):
+        raise OptionError(
+            "validation_start and training_special_predictors need v_method='cross_validation'",
+            fix="add v_method='cross_validation', or drop them",
+        )
 
 
 def _jsonable_periods(periods: list) -> list:
@@ -288,7 +419,7 @@ def _estimate_problem(
     gap = y1 - fit_.synthetic
     n_pre = problem.n_pre
     pre, _ = rmspe(gap, n_pre)
-    diagnostics = diagnose(problem, gap, pre)
+    diagnostics = diagnose(problem, gap, pre, v=fit_.v)
 
     gaps = table = p_value = None
     note = "not run: placebo=False"
@@ -365,6 +496,7 @@ def in_time_placebo(
     placebo_start = as_time(placebo_start, times)
     rq.check_placebo_start(times, problem.n_pre, placebo_start)
     opts = dict(result.provenance.options)
+    tsp = opts.get("training_special_predictors")
     specials = rq.normalise_specials(
         special_predictors
         if special_predictors is not None
@@ -378,7 +510,19 @@ def in_time_placebo(
         special_predictors=specials,
         pre_period=pre_period,
         optimize_v=problem.optimize_v,
+        v_floor=problem.v_floor,
+        v_method="cross_validation" if problem.cv_X is not None else "pre_period",
+        training_special_predictors=rq.normalise_specials(tsp) if tsp else None,
+        late_predictors="raise",
     )
+    if problem.v_fixed is not None:  # the same fixed V, predictor by predictor
+        if len(problem.v_fixed) != len(new.predictor_names):
+            raise DesignError(
+                f"the fixed v has {len(problem.v_fixed)} weights but the in-time placebo has "
+                f"{len(new.predictor_names)} predictors",
+                fix="give special_predictors matching the original ones one for one",
+            )
+        new = dataclasses.replace(new, v_fixed=problem.v_fixed)
     opts.update(
         treatment_start=placebo_start,
         in_time_placebo_of=result.treatment_start,

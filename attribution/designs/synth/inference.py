@@ -10,12 +10,17 @@ staggered adoption as in Clarke, Pailañir, Athey & Imbens (2023, Stata `sdid`):
   Needs more never-treated units than treated units.
 - bootstrap: resample units with replacement (redrawing samples without a treated or a control
   unit), re-solve the weights, recompute the ATT with cohort weights from the resampled counts.
-- jackknife: leave one unit out with the weights held fixed (ω renormalised), recompute the ATT.
-  With staggered adoption the cohort weights of the ATT are held fixed too: the estimand is the
-  average over the observed adoption design, so its composition is not resampled (recomputing the
-  weights from the reduced counts adds the spread of the cohort effects to the variance and
-  over-covered: 97.8% in the staggered coverage check). Needs at least two treated units in every
-  cohort and more than one donor with positive weight.
+- jackknife: leave one unit out with ω and λ held fixed (ω restricted to the kept controls and
+  renormalised), recompute each cohort's effect. With staggered adoption two conventions:
+  "stata" (the default; Stata `sdid` and synthdid-py): the ATT's cohort weights are recomputed from
+  the kept treated units × post periods, so leaving out a treated unit lowers its cohort's share;
+  each cohort's SE is taken over all N replicates (units outside the cohort contribute its
+  unchanged effect). "fixed_weights": the cohort weights stay at their full-sample values (the
+  estimand is the average over the observed adoption design, so its composition is not resampled;
+  recomputing the weights adds the spread of the cohort effects to the variance and over-covered,
+  97.8% against 94.5% in the staggered coverage check), and each cohort's SE is taken over its own
+  sample (controls + its treated units). With one adoption cohort the two coincide. Needs at least
+  two treated units in every cohort and more than one donor with positive weight.
 
 SE = sqrt((B−1)/B) · sd of the B replicates (placebo, bootstrap); the usual jackknife formula.
 All randomness comes from one ``numpy.random.Generator`` seeded by the caller.
@@ -154,11 +159,15 @@ def bootstrap_replicates(
     return out, per
 
 
-def jackknife_replicates(Y: np.ndarray, fits: Sequence[CohortFit]) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-unit-out ATTs (and per-cohort τ̂) with the weights held fixed (Algorithm 3).
+def jackknife_replicates(
+    Y: np.ndarray, fits: Sequence[CohortFit], *, cohort_weights: str = "stata"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-unit-out ATTs (and per-cohort τ̂) with ω and λ held fixed (Algorithm 3).
 
-    Units are the never-treated controls followed by each cohort's treated units. Callers check
-    that every cohort has ≥ 2 treated units and more than one donor with positive weight.
+    Units are the never-treated controls followed by each cohort's treated units.
+    `cohort_weights`: "stata" recomputes the ATT's cohort weights from the kept treated units
+    (Stata `sdid`, synthdid-py); "fixed_weights" keeps the full-sample ones. Callers check that
+    every cohort has ≥ 2 treated units and more than one donor with positive weight.
     """
     T = Y.shape[1]
     controls = fits[0].controls
@@ -183,11 +192,14 @@ def jackknife_replicates(Y: np.ndarray, fits: Sequence[CohortFit]) -> tuple[np.n
         out.append(_att(taus, w))
         per.append(taus)
     for k, f in enumerate(fits):
+        w_k = w
+        if cohort_weights == "stata":  # one treated unit fewer in cohort k
+            w_k = att_weights(n_tr - (np.arange(len(fits)) == k), n_post)
         for j in range(len(f.treated)):
             rest = np.delete(f.treated, j)
             taus = list(full)
             taus[k] = tau_k(f, rest, all_keep)
-            out.append(_att(taus, w))  # cohort weights held fixed, like ω and λ
+            out.append(_att(taus, w_k))
             per.append(taus)
     return np.asarray(out), np.asarray(per)
 
@@ -216,13 +228,19 @@ def standard_error(
     *,
     n_reps: int | None = None,
     seed: int = 0,
+    jackknife: str = "stata",
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """(SE of the ATT, per-cohort SEs, ATT replicates, per-cohort replicates) for `se_method`.
+
+    `jackknife`: the staggered jackknife convention, "stata" or "fixed_weights" (module docstring).
 
     Feasibility (enough controls / treated units) is the caller's job; see `fit`.
     """
     if se_method == "jackknife":
-        reps, per = jackknife_replicates(Y, fits)
+        reps, per = jackknife_replicates(Y, fits, cohort_weights=jackknife)
+        if jackknife == "stata":  # each cohort over all N replicates (Stata's e(tau))
+            cohort_se = [jackknife_se(per[:, k]) for k in range(len(fits))]
+            return jackknife_se(reps), np.asarray(cohort_se), reps, per
         n_co = len(fits[0].controls)
         cohort_se, start = [], n_co
         for k, f in enumerate(fits):  # each cohort over the units in its own sample

@@ -80,8 +80,12 @@ def prepare_panel(
     time: str,
     treatment: str | None = None,
     covariates: Sequence[str] | None = None,
+    missing_covariates: bool = False,
 ) -> SynthPanel:
     """Validate a long panel and return it as wide N×T arrays.
+
+    `missing_covariates=True` lets covariates be NULL / NaN (NaN in the arrays; ADH averages
+    predictors over the periods with data, as R Synth's dataprep).
 
     Raises DataError for missing/mistyped columns, duplicated (unit, time) rows, an unbalanced
     panel, missing outcomes or covariates, or a treatment that is not 0/1; DesignError for a
@@ -115,6 +119,7 @@ def prepare_panel(
             time=roles["time"],
             treatment=c_treat,  # type: ignore[arg-type]
             covariates=list(roles.many("covariates")),
+            missing_covariates=missing_covariates,
         )
         sel = roles.table
         if c_treat is not None:
@@ -141,7 +146,7 @@ def _to_wide(
 
     def wide(col: str) -> np.ndarray:
         out = np.full((n, t), np.nan)
-        out[ui, ti] = frame[col].to_numpy(dtype=float)
+        out[ui, ti] = frame[col].to_numpy(dtype=float, na_value=np.nan)
         return out
 
     Y = wide(outcome)

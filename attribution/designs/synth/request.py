@@ -452,8 +452,12 @@ def check_long_panel(
     time: str,
     treatment: str | None,
     covariates: list[str],
+    missing_covariates: bool = False,
 ) -> int:
     """Check the long table in the engine; returns its number of rows.
+
+    `missing_covariates=True` skips the missing-value check of the covariates (ADH averages
+    predictors over the periods that have data; `problem` checks what remains).
 
     DataError for duplicated (unit, time) rows, an unbalanced panel, missing outcomes or
     covariates, or a treatment that is not 0/1 (the columns are checked by `check_panel_columns`).
@@ -461,7 +465,7 @@ def check_long_panel(
     require_present(table, unit, time, [unit, time], what="unit or time identifiers")
     shape = check_panel(table, unit=unit, time=time, require_balanced=True)
     require_present(table, unit, time, [outcome], what="outcome")
-    if covariates:
+    if covariates and not missing_covariates:
         require_present(table, unit, time, covariates, what="covariate")
     if treatment is not None:
         require_present(table, unit, time, [treatment], what="treatment")

@@ -20,7 +20,15 @@ from numba import njit
 
 from attribution.designs.synth.solvers import min_norm_point_gram
 
-__all__ = ["fit_unit", "mspe", "standardise", "weights_for_v"]
+__all__ = [
+    "fit_unit",
+    "mspe",
+    "mspe_lower_bound",
+    "standardise",
+    "theta_to_v",
+    "weights_for_v",
+    "weights_given_v",
+]
 
 
 @njit(cache=True)
@@ -70,6 +78,17 @@ def mspe(Zd: np.ndarray, w: np.ndarray) -> float:
 
 
 @njit(cache=True)
+def theta_to_v(theta: np.ndarray, floor: float) -> np.ndarray:
+    """The search variable θ → predictor weights: v = floor + (1 − k·floor)·|θ| / Σ|θ|.
+
+    Every v_i ≥ `floor` and Σv = 1 (floor = 0: the plain normalisation of R Synth).
+    """
+    a = np.abs(theta)
+    k = a.shape[0]
+    return floor + (1.0 - k * floor) * (a / a.sum())
+
+
+@njit(cache=True)
 def _v_loss(
     theta: np.ndarray,
     D: np.ndarray,
@@ -77,12 +96,11 @@ def _v_loss(
     Gt: np.ndarray,
     S: np.ndarray,
     state: np.ndarray,
+    floor: float,
 ) -> float:
-    a = np.abs(theta)
-    tot = a.sum()
-    if not tot > 0.0:
+    if not np.abs(theta).sum() > 0.0:
         return np.inf
-    return mspe(Zd, weights_for_v(D, a / tot, Gt, S, state))
+    return mspe(Zd, weights_for_v(D, theta_to_v(theta, floor), Gt, S, state))
 
 
 @njit(cache=True)
@@ -95,6 +113,7 @@ def _nelder_mead(
     state: np.ndarray,
     maxfev: int,
     ftol: float,
+    floor: float,
 ) -> tuple[np.ndarray, float, int]:
     """Nelder & Mead (1965) simplex search on the V loss (standard coefficients 1, 2, ½, ½).
 
@@ -111,7 +130,7 @@ def _nelder_mead(
         y[i] = y[i] * 1.05 if y[i] != 0.0 else 0.00025
         sim[i + 1] = y
     for i in range(n + 1):
-        fs[i] = _v_loss(sim[i], D, Zd, Gt, S, state)
+        fs[i] = _v_loss(sim[i], D, Zd, Gt, S, state, floor)
     nfev = n + 1
     best_f = fs.min()
     last_gain = nfev
@@ -138,11 +157,11 @@ def _nelder_mead(
             xbar += sim[i]
         xbar /= n
         xr = 2.0 * xbar - sim[n]
-        fr = _v_loss(xr, D, Zd, Gt, S, state)
+        fr = _v_loss(xr, D, Zd, Gt, S, state, floor)
         nfev += 1
         if fr < fs[0]:
             xe = 3.0 * xbar - 2.0 * sim[n]
-            fe = _v_loss(xe, D, Zd, Gt, S, state)
+            fe = _v_loss(xe, D, Zd, Gt, S, state, floor)
             nfev += 1
             if fe < fr:
                 sim[n] = xe
@@ -156,12 +175,12 @@ def _nelder_mead(
         else:
             if fr < fs[n]:
                 xc = 1.5 * xbar - 0.5 * sim[n]
-                fc = _v_loss(xc, D, Zd, Gt, S, state)
+                fc = _v_loss(xc, D, Zd, Gt, S, state, floor)
                 nfev += 1
                 ok = fc <= fr
             else:
                 xc = 0.5 * xbar + 0.5 * sim[n]
-                fc = _v_loss(xc, D, Zd, Gt, S, state)
+                fc = _v_loss(xc, D, Zd, Gt, S, state, floor)
                 nfev += 1
                 ok = fc < fs[n]
             if ok:
@@ -170,7 +189,7 @@ def _nelder_mead(
             else:
                 for i in range(1, n + 1):
                     sim[i] = sim[0] + 0.5 * (sim[i] - sim[0])
-                    fs[i] = _v_loss(sim[i], D, Zd, Gt, S, state)
+                    fs[i] = _v_loss(sim[i], D, Zd, Gt, S, state, floor)
                 nfev += n
     best = int(np.argmin(fs))
     return sim[best].copy(), fs[best], nfev
@@ -194,23 +213,11 @@ def standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def fit_unit(
-    X: np.ndarray,
-    Z: np.ndarray,
-    treated: int,
-    pool: np.ndarray,
-    lag_rows: np.ndarray,
-    optimize_v: bool,
-    maxfev: int,
-    tie_break: float,
-    n_local: int = 3,
-) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Fit ADH for unit `treated` against donors `pool`.
-
-    X: k × N raw predictors; Z: T0 × N outcomes over the MSPE window; lag_rows: True for predictors
-    that are single-period outcome lags in the window. Returns (v, w over pool, pre MSPE, lower
-    bound of the pre MSPE over all W).
-    """
+def _unit_arrays(
+    X: np.ndarray, Z: np.ndarray, treated: int, pool: np.ndarray, tie_break: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(Xs, sd, D, Zd, Gz, Gt, idx): standardised predictors of [treated, pool], their gaps, the
+    outcome gaps over the window, their Gram matrix and its tie-break multiple."""
     k = X.shape[0]
     J = pool.shape[0]
     idx = np.empty(J + 1, dtype=np.int64)
@@ -227,13 +234,64 @@ def fit_unit(
         for j in range(J):
             Zd[t, j] = Z[t, pool[j]] - Z[t, treated]
     Gz = Zd.T @ Zd
+    zs = (Zd * Zd).sum() / Zd.size if Zd.size else 1.0
+    Gt = Gz * (tie_break**2 / (T0 * max(zs, 1e-300)))
+    return Xs, sd, D, Zd, Gz, Gt, idx
+
+
+@njit(cache=True)
+def weights_given_v(
+    X: np.ndarray, Z: np.ndarray, treated: int, pool: np.ndarray, v: np.ndarray, tie_break: float
+) -> tuple[np.ndarray, float]:
+    """(W over pool, window MSPE) for fixed predictor weights v (R Synth's ``custom.v``)."""
+    _, _, D, Zd, _, Gt, _ = _unit_arrays(X, Z, treated, pool, tie_break)
+    S = np.empty(pool.shape[0] + 1, dtype=np.int64)
+    state = np.zeros(1, dtype=np.int64)
+    w = weights_for_v(D, v / v.sum(), Gt, S, state)
+    return w, mspe(Zd, w)
+
+
+@njit(cache=True)
+def mspe_lower_bound(Z: np.ndarray, treated: int, pool: np.ndarray) -> float:
+    """The best window MSPE any W can achieve (outcome-only simplex least squares)."""
+    J = pool.shape[0]
+    Zd = np.empty((Z.shape[0], J))
+    for t in range(Z.shape[0]):
+        for j in range(J):
+            Zd[t, j] = Z[t, pool[j]] - Z[t, treated]
+    S = np.empty(J + 1, dtype=np.int64)
+    w, _ = min_norm_point_gram(Zd.T @ Zd, S, 0)
+    return mspe(Zd, w)
+
+
+@njit(cache=True)
+def fit_unit(
+    X: np.ndarray,
+    Z: np.ndarray,
+    treated: int,
+    pool: np.ndarray,
+    lag_rows: np.ndarray,
+    optimize_v: bool,
+    maxfev: int,
+    tie_break: float,
+    floor: float = 0.0,
+    n_local: int = 3,
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Fit ADH for unit `treated` against donors `pool`.
+
+    X: k × N raw predictors; Z: T0 × N outcomes over the MSPE window; lag_rows: True for predictors
+    that are single-period outcome lags in the window; floor: a lower bound on every predictor
+    weight (0 ≤ floor < 1/k). Returns (v, w over pool, window MSPE, lower bound of the window MSPE
+    over all W).
+    """
+    k = X.shape[0]
+    J = pool.shape[0]
+    Xs, sd, D, Zd, Gz, Gt, idx = _unit_arrays(X, Z, treated, pool, tie_break)
     S = np.empty(J + 1, dtype=np.int64)
     state = np.zeros(1, dtype=np.int64)
     # the best pre-period fit any W can achieve (no V restricts it further): a lower bound
     w_low, _ = min_norm_point_gram(Gz, S, 0)
     lower = mspe(Zd, w_low)
-    zs = (Zd * Zd).sum() / Zd.size if Zd.size else 1.0
-    Gt = Gz * (tie_break**2 / (T0 * max(zs, 1e-300)))
     v_eq = np.full(k, 1.0 / k)
     if not optimize_v or k == 1:
         w = weights_for_v(D, v_eq, Gt, S, state)
@@ -272,7 +330,7 @@ def fit_unit(
     best_f = np.inf
     f_start = np.empty(n_starts)
     for s in range(n_starts):
-        f_start[s] = _v_loss(starts[s], D, Zd, Gt, S, state)
+        f_start[s] = _v_loss(starts[s], D, Zd, Gt, S, state, floor)
         if f_start[s] < best_f:
             best_f = f_start[s]
             best_v = starts[s].copy()
@@ -283,22 +341,21 @@ def fit_unit(
         if best_f <= lower * (1.0 + 1e-9) + 1e-14:
             break  # a V attaining the lower bound is globally optimal
         s0 = r if r < 2 else rest[r - 2]
-        x, f, _ = _nelder_mead(starts[s0], D, Zd, Gt, S, state, maxfev, 1e-9)
+        x, f, _ = _nelder_mead(starts[s0], D, Zd, Gt, S, state, maxfev, 1e-9, floor)
         if f < best_f:
             best_f = f
             best_v = x
     for _restart in range(3):  # restart at the best point until it stops improving
         if best_f <= lower * (1.0 + 1e-9) + 1e-14:
             break
-        x, f, _ = _nelder_mead(best_v, D, Zd, Gt, S, state, maxfev, 1e-9)
+        x, f, _ = _nelder_mead(best_v, D, Zd, Gt, S, state, maxfev, 1e-9, floor)
         improved = f < best_f * (1.0 - 1e-7)
         if f < best_f:
             best_f = f
             best_v = x
         if not improved:
             break
-    a = np.abs(best_v)
-    v = a / a.sum()
+    v = theta_to_v(best_v, floor)
     state[0] = 0
     w = weights_for_v(D, v, Gt, S, state)
     return v, w, mspe(Zd, w), lower

@@ -15,7 +15,13 @@ from scipy.optimize import minimize
 from attribution import simulate
 from attribution.designs.synth import leave_one_out, synthetic_control
 from attribution.designs.synth.solvers import simplex_least_squares
-from attribution.errors import AttributionWarning, DataError, DesignError, OptionError
+from attribution.errors import (
+    AttributionWarning,
+    DataError,
+    DesignError,
+    DesignWarning,
+    OptionError,
+)
 from tests.designs.synth.conftest import LAGS3, prop99_fit
 from tests.reference.synth.prop99 import load_long
 
@@ -452,9 +458,17 @@ def test_no_donors():
 
 
 def test_special_predictor_after_treatment():
-    with pytest.raises(DesignError, match="not before the treatment start") as e:
-        call(special_predictors=[("y", [4, 6], "mean")])
-    assert "[6]" in str(e.value)
+    """Allowed with a DesignWarning (issue 8; R Synth allows it), an error in in-time placebos."""
+    args = dict(outcome="y", unit="u", time="t", treated_unit="u0", treatment_start=5)
+    with pytest.warns(DesignWarning, match=r"not before the treatment start") as rec:
+        synthetic_control(
+            small(),
+            **args,
+            special_predictors=[("y", [4, 6], "mean")],
+            placebo=False,
+            conformal=False,
+        )
+    assert any("[6]" in str(w.message) for w in rec)
 
 
 def test_special_predictor_unknown_period_and_op():
