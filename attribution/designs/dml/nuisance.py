@@ -163,7 +163,7 @@ def fit_discrete(
         cv=folds,
         random_state=seed % 2**32,
     )
-    est.fit(y, t if t.shape[1] > 1 else t[:, 0], X=x, W=w, cache_values=True)
+    est.fit(y, t, X=x, W=w, cache_values=True)
     feats = w if x is None else np.hstack([x, w])
     prop = np.empty((len(y), len(levels)))
     for (_, test), nuis in zip(folds, est.models_nuisance_[0], strict=True):
