@@ -20,7 +20,7 @@ from attribution import config
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import check_outcome
 from attribution.data.roles import Roles, select_roles
-from attribution.designs.dml import nuisance, sensitivity
+from attribution.designs.dml import heterogeneity, nuisance, sensitivity
 from attribution.designs.dml import request as req
 from attribution.designs.dml.moments import final_stage
 from attribution.designs.dml.results import TOTAL, DmlResult
@@ -258,6 +258,21 @@ def _estimate(
             ignore_index=True,
         )
     checks, r2 = _linear_checks(data, fit, treats, outcome)
+    if data.x_frame is not None:
+        labels = _segment_labels(data.x_frame, roles)
+        if labels is None:
+            notes.append(
+                "effect modifiers include numeric columns: no per-segment rows (the nuisance "
+                "models use them; pass categorical modifiers for effects by segment)"
+            )
+        else:
+            seg, seg_checks, seg_notes = heterogeneity.by_segment(
+                fit.y_res, fit.t_res, labels, treats, clusters=data.clusters, alpha=alpha
+            )
+            tab = pd.concat([tab.assign(segment=None), seg], ignore_index=True)
+            tab["segment"] = tab["segment"].astype(object)
+            checks += seg_checks
+            notes += seg_notes
     if cluster is not None:
         notes.append(
             f"folds split by {cluster!r} and CR1 standard errors over {n_clusters} clusters "
@@ -291,6 +306,18 @@ def _estimate(
         m_t=m_t,
         baseline_level=None,
     )
+
+
+def _segment_labels(frame: pd.DataFrame, roles: Roles) -> np.ndarray | None:
+    """One label per row for the combination of the categorical modifiers (None if any is numeric)."""
+    schema = roles.table.schema()
+    if not all(schema[c].is_string() or schema[c].is_boolean() for c in frame.columns):
+        return None
+    parts = [frame[c].astype(str) for c in frame.columns]
+    label = parts[0]
+    for p in parts[1:]:
+        label = label + ", " + p
+    return label.to_numpy()
 
 
 def _linear_checks(

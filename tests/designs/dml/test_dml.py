@@ -182,8 +182,11 @@ def test_barely_varying_residual_treatment_warns_and_fails_its_check():
 # -- the simulator's observational scenario ------------------------------------------------------
 def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
     """Plain PLR targets a variance-weighted average of segment slopes; the total of the three
-    exposures sits within noise of the true total AME, while a regression ignoring activity and
+    exposures sits within noise of the true total AME, the per-segment effects (segment as the
+    effect modifier) within noise of `segment_slopes`, while a regression ignoring activity and
     segment is off by an order of magnitude."""
+    from scipy import stats
+
     sim = at.simulate.observational_exposure(5_000, seed=7)
     df = sim.table()
     tr = ["exposure_E", "exposure_R", "exposure_K"]
@@ -192,7 +195,8 @@ def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
         df,
         outcome="engagement",
         treatments=tr,
-        confounders=["activity", "segment"],
+        confounders=["activity"],
+        effect_modifiers=["segment"],
         model_y=hgb,
         model_t=hgb,
         cv=2,
@@ -200,11 +204,19 @@ def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
     )
     truth = float(sim.truth.details["ame"].sum())
     h = res.headline
-    assert abs(h.estimate - truth) < 3.5 * h.std_error
+    assert h.term == "total" and abs(h.estimate - truth) < 3.5 * h.std_error
+    seg = res.tidy().dropna(subset=["segment"])
+    assert len(seg) == 9 and seg["p_value_holm"].between(0, 1).all()
+    slopes = sim.truth.details["segment_slopes"]
+    z = [
+        (r.estimate - slopes.loc[r.segment, r.term.removeprefix("exposure_")]) / r.std_error
+        for r in seg.itertuples()
+    ]
+    assert float(np.sum(np.square(z))) < stats.chi2.ppf(0.999, len(z))
+    assert sum(c.name.startswith("heterogeneity") for c in res.checks) == 3
     x = np.column_stack([np.ones(len(df)), df[tr].to_numpy()])
     naive = np.linalg.lstsq(x, df["engagement"].to_numpy(), rcond=None)[0][1:]
     assert naive.sum() - truth > 10 * h.std_error  # confounded by activity: hugely overstated
-    assert any("segment" in n for n in res.notes)  # the categorical confounder is said so
 
 
 # -- clusters -------------------------------------------------------------------------------------
