@@ -302,3 +302,24 @@ def test_sensitivity_bounds_widen_with_strength_and_plot():
     json.dumps(s.to_dict(), allow_nan=False)
     with pytest.raises(OptionError, match="cf_y"):
         res.sensitivity(cf_y=1.5)
+
+
+@pytest.mark.parametrize("estimator", ["sparse", "forest"])
+def test_other_econml_estimators_cross_fit_the_same_moment(estimator):
+    rng = np.random.default_rng(4)
+    df = _linear_frame(800).assign(segment=rng.choice(["a", "b"], size=800))
+    res = at.dml(
+        df,
+        outcome="y",
+        treatments=["t1", "t2"],
+        confounders=["w1", "w2"],
+        effect_modifiers=["segment"],
+        estimator=estimator,
+        cv=2,
+        **LIN,
+    )
+    tab = res.tidy()
+    assert set(tab["segment"].dropna()) == {"a", "b"}
+    avg = tab[tab["segment"].isna()].set_index("term")
+    assert abs(avg.loc["t1", "estimate"] - 0.5) < 4 * avg.loc["t1", "std_error"]
+    assert res.estimator == estimator and estimator in res.description
