@@ -384,11 +384,13 @@ def _discrete(
     cv: int,
     alpha: float,
 ) -> DmlResult:
+    # modifiers centred: the final stage's intercept is then the average effect over the sample
+    x = None if data.x is None else data.x - data.x.mean(axis=0)
     fit = nuisance.fit_discrete(
         data.y,
         data.t,
         data.w,
-        data.x,
+        x,
         folds=folds,
         model_y=m_y,
         model_t=m_t,
@@ -400,13 +402,8 @@ def _discrete(
     terms, theta, se = [], [], []
     for lev in levels[1:]:
         terms.append(col if len(levels) == 2 else f"{col}={_plain(lev)}")
-        if data.x is None:
-            theta.append(float(np.squeeze(est.intercept_(T=lev))))
-            se.append(float(np.squeeze(est.intercept__inference(T=lev).stderr)))
-        else:
-            inf = est.ate_inference(X=data.x, T0=levels[0], T1=lev)
-            theta.append(float(np.squeeze(inf.mean_point)))
-            se.append(float(np.squeeze(inf.stderr_mean)))
+        theta.append(float(np.squeeze(est.intercept_(T=lev))))
+        se.append(float(np.squeeze(est.intercept__inference(T=lev).stderr)))
     tab = wald_table(terms, theta, se, alpha=alpha)
     prop = fit.propensity
     lo, hi = float(prop.min()), float(prop.max())
