@@ -26,7 +26,13 @@ TOTAL = "total"
 class DmlResult(Result):
     """Effects of observational exposures by double ML: one tidy row per treatment (term = the
     treatment column, or ``column=level`` for the levels of a categorical treatment); with several
-    continuous treatments a `total` row (every exposure raised by one unit) is the headline."""
+    continuous treatments a `total` row (every exposure raised by one unit) is the headline.
+
+    With categorical effect modifiers, rows with `segment` set give each treatment's effect within
+    each segment (level combination), with Holm-adjusted p-values across segments in
+    `p_value_holm`; the `heterogeneity (...)` checks test that the effect is equal across them.
+    `nuisance_r2` holds the out-of-fold R² of every nuisance model; `vcov_table` the covariance of
+    the average effects."""
 
     PLOT_KINDS: ClassVar[tuple[str, ...]] = ("estimates", "residuals")
 
