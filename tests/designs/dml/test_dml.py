@@ -348,3 +348,16 @@ def test_binary_treatment_with_a_modifier_reports_the_average_effect():
     )
     h = res.headline
     assert abs(h.estimate - 1.3) < 4 * h.std_error and h.std_error < 0.1
+
+
+def test_only_role_columns_are_pulled_and_the_pull_is_bounded():
+    from attribution.errors import DataTooLarge
+
+    df = _linear_frame(300).assign(unused=lambda d: d["w1"].astype(str))
+    con = at.connect()
+    con.create_table("exposures", df)
+    table = con.table("exposures")
+    res = _call(table)  # an engine table works like a DataFrame
+    assert res.headline.estimate == pytest.approx(_call(df).headline.estimate, rel=1e-12)
+    with at.config.options(max_pull_rows=100), pytest.raises(DataTooLarge, match="dml"):
+        _call(table)
