@@ -48,7 +48,7 @@ peers: .venv-peers/.installed
 .venv-peers/.installed:
 	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
 	.venv-peers/bin/python -m pip install --quiet uv==0.13.9
-	.venv-peers/bin/uv pip install --quiet --python .venv-peers/bin/python "moderndid[didhonest]==0.2.0" synthdid-py==0.1.0
+	.venv-peers/bin/uv pip install --quiet --python .venv-peers/bin/python "moderndid[didhonest]==0.2.0" synthdid-py==0.1.0 doubleml==0.11.4
 	touch $@
 
 # Regenerate every cached reference number (each script's docstring says what it reproduces).
@@ -62,6 +62,7 @@ references: install peers
 	$(PY) -m tests.reference.synth.make_sdid_reference
 	$(PY) -m tests.reference.synth.make_adh_reference
 	.venv-peers/bin/python tests/reference/synth/sdid_jackknife/make_reference.py
+	.venv-peers/bin/python tests/reference/dml/make_reference.py
 	@if [ -n "$(BASQUE_CSV)" ]; then $(PY) tests/reference/synth/basque/make_reference.py --basque-csv "$(BASQUE_CSV)"; \
 	else echo "skipped basque: set BASQUE_CSV=path/to/basque.csv (tests/reference/synth/basque/README.md)"; fi
 

@@ -40,6 +40,7 @@ _LAZY = {
     "did": ("attribution.designs.did", None),
     "synth": ("attribution.designs.synth", None),
     "decompose": ("attribution.decompose", None),
+    "dml": ("attribution.designs.dml", "dml"),
 }
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "connect",
     "decompose",
     "did",
+    "dml",
     "errors",
     "factorial",
     "simulate",

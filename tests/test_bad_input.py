@@ -31,6 +31,7 @@ import pytest
 
 from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
+from tests.bad_input import dml as dml_entries
 from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
@@ -41,7 +42,12 @@ FORBIDDEN_IN_MESSAGES = ("__at_", "_cohort", "np.int64(", "np.float64(", "np.str
 # the registry
 # ------------------------------------------------------------------------------------------------
 
-ENTRIES: dict[str, Entry] = {**factorial.ENTRIES, **did.ENTRIES, **synth.ENTRIES}
+ENTRIES: dict[str, Entry] = {
+    **factorial.ENTRIES,
+    **did.ENTRIES,
+    **synth.ENTRIES,
+    **dml_entries.ENTRIES,
+}
 NAMES = sorted(ENTRIES)
 
 

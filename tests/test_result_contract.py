@@ -92,6 +92,12 @@ class Data:
             ),
         )
 
+    @property
+    def exposures(self) -> pd.DataFrame:
+        return self._get(
+            "exposures", lambda: at.simulate.observational_exposure(2_000, seed=4).table()
+        )
+
 
 DATA = Data()
 _RESULTS: dict[str, Result] = {}
@@ -178,7 +184,23 @@ DESIGNS: dict[str, Callable[[], Result]] = {
     "synth.in_time_placebo": lambda: at.synth.in_time_placebo(
         _fit("synth.synthetic_control"), placebo_start=8
     ),
+    "dml": lambda: at.dml(
+        DATA.exposures,
+        outcome="engagement",
+        treatments=["exposure_E", "exposure_R", "exposure_K"],
+        confounders=["activity", "segment"],
+        model_y=_small_boosting(),
+        model_t=_small_boosting(),
+        cv=2,
+        random_state=4,
+    ),
 }
+
+
+def _small_boosting():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=30, random_state=0)
 
 
 def _fit(name: str) -> Result:
@@ -207,7 +229,7 @@ def _returns_result(func: object) -> bool:
 
 def test_registry_is_complete():
     """Every public function of the design namespaces that returns a Result is registered here."""
-    public = {"factorial": at.factorial}
+    public = {"factorial": at.factorial, "dml": at.dml}
     for ns in ("did", "synth"):
         module = getattr(at, ns)
         for name in module.__all__:
