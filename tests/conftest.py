@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
+import os
 
-import pandas as pd
-import pytest
+# One OpenMP / BLAS thread per test process, set before numpy or scikit-learn load their thread pools:
+# `make test` runs two pytest workers on the two cores of the CI machine, and multi-threaded gradient
+# boosting inside each worker oversubscribes them (256 s against 27 s for the double-ML tests on a
+# loaded machine, identical numbers). DuckDB's own threads are not affected.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import attribution as at
+import itertools  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import attribution as at  # noqa: E402
 
 _names = itertools.count()
 
