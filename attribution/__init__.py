@@ -40,6 +40,7 @@ _LAZY = {
     "did": ("attribution.designs.did", None),
     "synth": ("attribution.designs.synth", None),
     "decompose": ("attribution.decompose", None),
+    "graph": ("attribution.graph", None),
 }
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "did",
     "errors",
     "factorial",
+    "graph",
     "simulate",
     "synth",
     "validate",
