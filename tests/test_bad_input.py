@@ -30,6 +30,7 @@ import pytest
 
 from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
+from tests.bad_input import graph as graph_family
 from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
@@ -40,7 +41,12 @@ FORBIDDEN_IN_MESSAGES = ("__at_", "_cohort", "np.int64(", "np.float64(", "np.str
 # the registry
 # ------------------------------------------------------------------------------------------------
 
-ENTRIES: dict[str, Entry] = {**factorial.ENTRIES, **did.ENTRIES, **synth.ENTRIES}
+ENTRIES: dict[str, Entry] = {
+    **factorial.ENTRIES,
+    **did.ENTRIES,
+    **synth.ENTRIES,
+    **graph_family.ENTRIES,
+}
 NAMES = sorted(ENTRIES)
 
 

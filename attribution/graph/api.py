@@ -33,7 +33,7 @@ from attribution.graph.results import (
 )
 from attribution.inference import wald_table
 from attribution.options import check_alpha, check_float, check_int, check_option, check_seed
-from attribution.results import Provenance, Result
+from attribution.results import Provenance, Result, library_versions
 
 __all__ = ["backdoor_regression", "identify", "mechanism_shift", "refute"]
 
@@ -626,6 +626,7 @@ def mechanism_shift(
             "n_before": len(b),
         },
         seed=seed,
+        versions={**library_versions(), **_versions("dowhy", "networkx", "scikit-learn")},
     )
     return MechanismShiftResult(
         design="graph.mechanism_shift",
@@ -639,6 +640,18 @@ def mechanism_shift(
         n_after=len(a),
         draws=draws.reset_index(drop=True),
     )
+
+
+def _versions(*names: str) -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for n in names:
+        try:
+            out[n] = importlib.metadata.version(n)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 def _check(name, passed, detail, statistic=None):

@@ -177,7 +177,8 @@ class MechanismShiftResult(Result):
 
         fig, ax = new_axes(ax)
         d = self.draws
-        ax.boxplot([d[c].to_numpy(float) for c in d.columns], vert=False, labels=list(d.columns))
+        ax.boxplot([d[c].to_numpy(float) for c in d.columns], orientation="horizontal")
+        ax.set_yticks(range(1, d.shape[1] + 1), list(d.columns))
         ax.axvline(0.0, color="grey", lw=0.8)
         ax.set_xlabel("contribution in each bootstrap replicate")
         return fig

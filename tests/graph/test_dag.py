@@ -94,3 +94,18 @@ def test_plot_draws_without_graphviz():
     ax = outer.subplots()
     assert g.plot(ax=ax) is outer
     assert "unobserved" in fig.axes[0].get_title()
+
+
+def test_dowhy_is_imported_only_when_used():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, attribution as at; at.graph.template(); "
+        "assert not any(m.split('.')[0] in ('dowhy', 'sklearn') for m in sys.modules)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=str(__import__("pathlib").Path(at.__file__).parents[1]),
+    )
