@@ -176,10 +176,8 @@ def test_backdoor_regression_refuses_collinear_and_flat_exposures():
         backdoor_regression(d.assign(t=0.0), outcome="y", treatments=["t"])
 
 
-@pytest.mark.skipif(
-    not hasattr(at, "dml") and "dml" not in getattr(at, "_LAZY", {}),
-    reason="at.dml not merged yet (wt-dml)",
-)
+@pytest.mark.slow  # econml fits: minutes on a loaded machine
+@pytest.mark.skipif("dml" not in getattr(at, "_LAZY", {}), reason="at.dml not merged yet (wt-dml)")
 def test_refuters_run_on_dml():
     d = confounded(400, effect=1.0)
     res = refute(
