@@ -10,6 +10,7 @@ never exists. `check_data` says which nodes the data lack before any identificat
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -83,7 +84,7 @@ class CausalGraph:
             raise DesignError(f"latent node(s) {sorted(latent - known)} are not in the graph")
         object.__setattr__(self, "nodes", nodes)
         object.__setattr__(self, "edges", tuple(dict.fromkeys(edges)))
-        object.__setattr__(self, "roles", roles)
+        object.__setattr__(self, "roles", MappingProxyType(roles))
         object.__setattr__(self, "latent", latent)
         g = self.to_networkx()
         if not nx.is_directed_acyclic_graph(g):
@@ -92,6 +93,9 @@ class CausalGraph:
                 f"the causal graph has a cycle ({cycle}); a causal graph must be acyclic",
                 fix="remove one edge of the cycle, or split a variable into before/after nodes",
             )
+
+    def __hash__(self) -> int:
+        return hash((self.nodes, self.edges, tuple(self.roles.items()), self.latent))
 
     # -- views ------------------------------------------------------------------------------------
     def to_networkx(self) -> nx.DiGraph:

@@ -109,3 +109,11 @@ def test_dowhy_is_imported_only_when_used():
         check=True,
         cwd=str(__import__("pathlib").Path(at.__file__).parents[1]),
     )
+
+
+def test_graphs_are_immutable_values():
+    g = template()
+    with pytest.raises(TypeError):
+        g.roles["E"] = "outcome"  # type: ignore[index]
+    assert template() == g and hash(template()) == hash(g)
+    assert g.add_edge("activity", "engagement") == g  # an edge already there is kept once
