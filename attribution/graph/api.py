@@ -23,7 +23,7 @@ from attribution.graph import refuters as rf
 from attribution.graph import request as req
 from attribution.graph.dag import CausalGraph
 from attribution.graph.mechanisms import bootstrap_contributions
-from attribution.graph.ols import hc1_ols
+from attribution.graph.ols import covariate_columns, hc1_ols
 from attribution.graph.results import (
     Identification,
     MechanismShiftResult,
@@ -332,16 +332,11 @@ def backdoor_regression(
         names.append(t)
     categorical = []
     for u, c in zip(confs, roles.many("confounders"), strict=True):
-        col = frame[c]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            cols.append(col.to_numpy(float))
-            names.append(u)
-        else:
+        more, more_names, is_cat = covariate_columns(frame[c], u)
+        cols += more
+        names += more_names
+        if is_cat:
             categorical.append(u)
-            levels = sorted(col.astype(str).unique())
-            for lev in levels[1:]:
-                cols.append((col.astype(str) == lev).to_numpy(float))
-                names.append(f"{u}={lev}")
     x = np.column_stack(cols)
     beta, se = hc1_ols(y, x, names)
     k = len(treats)
@@ -397,8 +392,9 @@ def refute(
 
     Why: an observational estimate rests on assumptions no single fit can test; a valid design must
     find no effect of a permuted treatment, ignore an irrelevant covariate, agree with itself on
-    subsets, and its conclusion should survive a hidden confounder of correlation `strength` with
-    treatment and outcome (the check names the strongest observed confounder's for comparison).
+    subsets, and its conclusion should survive a hidden confounder of partial correlation
+    `strength` with treatment and outcome (the check names the strongest observed confounder's
+    for comparison).
 
     estimator: ``(data, confounders) -> Result``, e.g.
         ``lambda d, w: at.dml(d, outcome="y", treatments=["t"], confounders=w, random_state=0)``;
@@ -466,7 +462,6 @@ def refute(
                 rf.data_subset(
                     frame,
                     estimator,
-                    std_error=se,
                     fraction=fraction,
                     rng=rng,
                     alpha=alpha,

@@ -10,8 +10,8 @@ never exists. `check_data` says which nodes the data lack before any identificat
 from __future__ import annotations
 
 import dataclasses
-from types import MappingProxyType
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 import networkx as nx

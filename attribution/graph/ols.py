@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from attribution.errors import EstimationError
 
-__all__ = ["hc1_ols"]
+__all__ = ["covariate_columns", "hc1_ols", "residualise"]
 
 
 def hc1_ols(y: np.ndarray, x: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -40,3 +41,27 @@ def hc1_ols(y: np.ndarray, x: np.ndarray, names: list[str]) -> tuple[np.ndarray,
     beta = beta_s / scale
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) / scale
     return beta, se
+
+
+def covariate_columns(col: pd.Series, name: str) -> tuple[list[np.ndarray], list[str], bool]:
+    """A numeric column as itself; a string, categorical or boolean one as one 0/1 dummy per value
+    (the first dropped). Returns the columns, their names and whether it was categorical."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return [col.to_numpy(float)], [name], False
+    text = col.astype(str)
+    levels = sorted(text.unique())
+    return (
+        [(text == lev).to_numpy(float) for lev in levels[1:]],
+        [f"{name}={lev}" for lev in levels[1:]],
+        True,
+    )
+
+
+def residualise(values: np.ndarray, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """`values` (n × m) minus their least-squares projection on an intercept and `columns`."""
+    cols = [np.ones(len(frame))]
+    for c in columns:
+        cols += covariate_columns(frame[c], c)[0]
+    x = np.column_stack(cols)
+    coef, *_ = np.linalg.lstsq(x, values, rcond=None)
+    return values - x @ coef

@@ -10,12 +10,14 @@ confounders so that the random-common-cause refuter can add one.
   be zero within its own spread (the estimate's rank among the placebos is reported too);
 - random common cause: an independent random column added to the confounders must not move the
   estimate (by more than the normal critical value times the estimate's standard error);
-- data subset: estimates on random subsets of a fraction f scatter around the full-data estimate with
-  standard deviation SE·sqrt((1 − f)/f); their mean must agree with it;
-- unobserved confounder: a simulated hidden confounder U, correlated `strength` with the treatment and
-  with the outcome in the direction that works against the estimate, is planted in both; the check
-  passes when the estimate's conclusion (significant with its sign, or not significant) survives
-  every replicate. The strongest observed confounder's correlations are reported as a benchmark.
+- data subset: given the data, estimates on random subsets of a fraction f scatter around the
+  full-data estimate; a t-test on their own spread says whether their mean agrees with it (valid for
+  estimators with random folds too);
+- unobserved confounder: a simulated hidden confounder U, with partial correlation `strength` with the
+  treatment and with the outcome given the observed confounders, in the direction that works against
+  the estimate, is planted in both; the check passes when the estimate's conclusion (significant with
+  its sign, or not significant) survives every replicate. The strongest observed confounder's partial
+  correlations are reported as a benchmark.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from attribution.errors import DesignError
+from attribution.graph.ols import covariate_columns, residualise
 from attribution.results import Check, Result
 
 __all__ = [
@@ -165,45 +168,39 @@ def data_subset(
     treatment: str,
     confounders: Sequence[str],
     estimate: float,
-    std_error: float | None,
     n_reps: int,
     fraction: float,
     rng: np.random.Generator,
     alpha: float,
 ) -> Check:
+    """Given the data, subset estimates are iid around the full-data estimate (up to O(1/n)), so a
+    t-test on their own spread is valid for any estimator, including ones with random folds."""
     n = len(data)
     k = round(fraction * n)
     draws = []
     for _ in range(n_reps):
         idx = np.sort(rng.choice(n, size=k, replace=False))
-        draws.append(
-            estimate_of(
-                estimator(data.iloc[idx].reset_index(drop=True), list(confounders)), treatment
-            )[0]
-        )
+        sub = data.iloc[idx].reset_index(drop=True)
+        draws.append(estimate_of(estimator(sub, list(confounders)), treatment)[0])
     p = np.asarray(draws)
     shift = float(p.mean()) - estimate
-    if std_error is None:
-        return Check(
-            "refuter: data subset",
-            None,
-            f"subset estimates average {p.mean():.4g} against {estimate:.4g}; no standard "
-            "error to judge the difference by",
-            statistic=shift,
-        )
-    se_mean = std_error * math.sqrt((1 - fraction) / fraction / n_reps)
-    z = shift / se_mean if se_mean > 0 else 0.0
-    pval = float(2 * stats.norm.sf(abs(z)))
+    sd = float(p.std(ddof=1))
+    if sd > 0:
+        t = shift / (sd / math.sqrt(n_reps))
+        pval = float(2 * stats.t.sf(abs(t), n_reps - 1))
+    else:
+        t, pval = 0.0, 1.0 if shift == 0 else 0.0
     passed = pval >= alpha
     return Check(
         name="refuter: data subset",
         passed=passed,
         detail=(
             f"estimates on {n_reps} random {fraction:.0%} subsets average {p.mean():.4g} "
-            f"(SD {p.std(ddof=1) if n_reps > 1 else 0.0:.4g}) against {estimate:.4g} on all rows: "
-            + ("consistent" if passed else "they disagree more than sampling explains")
+            f"(SD {sd:.4g}) against {estimate:.4g} on all rows: "
+            + ("consistent" if passed else "they disagree more than their spread explains")
         ),
-        statistic=z,
+        statistic=t,
+        df=n_reps - 1,
         p_value=pval,
     )
 
@@ -211,21 +208,25 @@ def data_subset(
 def strongest_confounder(
     data: pd.DataFrame, *, treatment: str, outcome: str, confounders: Sequence[str]
 ) -> tuple[str | None, float]:
-    """The observed confounder with the largest min(|corr with treatment|, |corr with outcome|)."""
+    """The observed confounder with the largest min(partial corr with treatment, with outcome),
+    each partial on the other confounders (categorical ones by their dummies' best combination)."""
     best, value = None, 0.0
-    t = data[treatment].to_numpy(float)
-    y = data[outcome].to_numpy(float)
+    ty = data[[treatment, outcome]].to_numpy(float)
     for c in confounders:
-        col = data[c]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            x = col.astype("category").cat.codes.to_numpy(float)  # ordinal codes: a rough gauge
-        else:
-            x = col.to_numpy(float)
-        if x.std() == 0:
-            continue
-        s = min(abs(np.corrcoef(x, t)[0, 1]), abs(np.corrcoef(x, y)[0, 1]))
+        others = [o for o in confounders if o != c]
+        res_ty = residualise(ty, data, others)
+        cols, _, _ = covariate_columns(data[c], c)
+        xc = residualise(np.column_stack(cols), data, others)
+        strengths = []
+        for j in range(2):  # multiple correlation of the confounder's columns with T, then Y
+            v = res_ty[:, j]
+            coef, *_ = np.linalg.lstsq(xc, v, rcond=None)
+            fit = xc @ coef
+            denom = np.sqrt((fit**2).sum() * (v**2).sum())
+            strengths.append(float(abs(fit @ v) / denom) if denom > 0 else 0.0)
+        s = min(strengths)
         if np.isfinite(s) and s > value:
-            best, value = c, float(s)
+            best, value = c, s
     return best, value
 
 
@@ -251,7 +252,8 @@ def unobserved_confounder(
     t = data[treatment].to_numpy(float)
     y = data[outcome].to_numpy(float)
     binary = set(np.unique(t)) <= {0.0, 1.0}
-    sd_t, sd_y = t.std(), y.std()
+    resid = residualise(np.column_stack([t, y]), data, list(confounders))
+    sd_t, sd_y = resid.std(axis=0)  # U's strength is a partial correlation given the confounders
     lean = strength / math.sqrt(1 - strength**2)
     against = -1.0 if estimate > 0 else 1.0
     significant = conf_low is not None and conf_high is not None and (conf_low > 0 or conf_high < 0)
@@ -277,7 +279,7 @@ def unobserved_confounder(
         else "not significant"
     )
     bench_text = (
-        f" (for comparison, the strongest observed confounder, {bench}, has correlation "
+        f" (for comparison, the strongest observed confounder, {bench}, has partial correlation "
         f"{bench_value:.2g} with both)"
         if bench is not None
         else ""
@@ -286,8 +288,8 @@ def unobserved_confounder(
         name="refuter: unobserved confounder",
         passed=passed,
         detail=(
-            f"a simulated hidden confounder with correlation {strength:.2g} with the treatment "
-            f"and the outcome{bench_text}, pushing against the estimate, moves it from "
+            f"a simulated hidden confounder with partial correlation {strength:.2g} with the "
+            f"treatment and the outcome given the confounders{bench_text}, pushing against the estimate, moves it from "
             f"{estimate:.4g} to {p.mean():.4g} on average ({n_reps} replicates); "
             + (
                 f"the conclusion ({conclusion}) survives"
