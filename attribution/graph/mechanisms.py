@@ -26,9 +26,22 @@ from attribution.graph.dag import CausalGraph
 __all__ = ["bootstrap_contributions"]
 
 
+def _gcm():  # -> the dowhy.gcm module
+    """dowhy.gcm, imported on first use without its compile-time escape-sequence warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        from dowhy import gcm
+        from dowhy.gcm import shapley  # noqa: F401
+    return gcm
+
+
 def _model(graph: CausalGraph, target: str):  # -> gcm.StructuralCausalModel
     import networkx as nx
-    from dowhy import gcm
+
+    gcm = _gcm()
 
     g = graph.to_networkx()
     keep = nx.ancestors(g, target) | {target}
@@ -45,7 +58,7 @@ def _model(graph: CausalGraph, target: str):  # -> gcm.StructuralCausalModel
 def _one(
     model, before: pd.DataFrame, after: pd.DataFrame, target: str, num_samples: int, seed: int
 ) -> dict[str, float]:
-    from dowhy import gcm
+    gcm = _gcm()
     from dowhy.gcm.shapley import ShapleyApproximationMethods, ShapleyConfig
 
     gcm.util.general.set_random_seed(seed)
@@ -89,7 +102,7 @@ def bootstrap_contributions(
     seed: int,
 ) -> pd.DataFrame:
     """One row per bootstrap replicate (both periods resampled), one column per upstream node."""
-    from dowhy import gcm
+    gcm = _gcm()
 
     gcm.config.disable_progress_bars()
     model, nodes = _model(graph, target)
