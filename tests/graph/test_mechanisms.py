@@ -112,19 +112,19 @@ def test_bad_input_is_typed():
 
 @pytest.mark.slow
 def test_interval_covers_the_known_origin_over_seeds():
-    """Over 20 simulated launches the R interval covers the true 0.5 and excludes zero in most."""
+    """Over 12 simulated launches the R interval covers the true 0.5 and excludes zero in most."""
     covered = named = 0
-    for s in range(20):
+    for s in range(12):
         res = mechanism_shift(
             pipeline(600, seed=100 + s),
             pipeline(600, retrieval_shift=1.0, seed=200 + s),
             graph=GRAPH,
             target="engagement",
-            n_boot=30,
+            n_boot=20,
             num_samples=500,
             seed=s,
         )
         r = res.tidy().set_index("component").loc["R"]
         covered += r["conf_low"] <= 0.5 <= r["conf_high"]
         named += r["conf_low"] > 0
-    assert covered >= 16 and named >= 19
+    assert covered >= 9 and named == 12

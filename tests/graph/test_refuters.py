@@ -178,18 +178,39 @@ def test_backdoor_regression_refuses_collinear_and_flat_exposures():
 
 @pytest.mark.slow  # econml fits: minutes on a loaded machine
 @pytest.mark.skipif("dml" not in getattr(at, "_LAZY", {}), reason="at.dml not merged yet (wt-dml)")
-def test_refuters_run_on_dml():
-    d = confounded(400, effect=1.0)
-    res = refute(
+def test_identification_feeds_dml_and_refuters_run_on_it():
+    sim = at.simulate.observational_exposure(1_500, seed=3)
+    d = sim.table()
+    g = template(reranking=False, confounders=("activity", "segment")).rename(
+        {"E": "exposure_E", "R": "exposure_R", "K": "exposure_K"}
+    )
+    ident = identify(g, treatment=["exposure_E", "exposure_R", "exposure_K"], outcome="engagement")
+    res = at.dml(d, **ident.dml_arguments(), cv=2, random_state=0)
+    args = ident.dml_arguments()
+
+    def est(frame, w):
+        return at.dml(
+            frame,
+            outcome=args["outcome"],
+            treatments=args["treatments"],
+            confounders=list(w),
+            cv=2,
+            random_state=0,
+        )
+
+    out = refute(
         d,
-        estimator=lambda frame, w: at.dml(
-            frame, outcome="y", treatments=["t"], confounders=list(w), cv=2, random_state=0
-        ),
-        treatment="t",
-        outcome="y",
-        confounders=["w"],
+        estimator=est,
+        treatment="exposure_K",
+        outcome="engagement",
+        confounders=ident.adjustment_set,
+        result=res,
         n_reps=2,
-        refuters=["placebo_treatment", "random_common_cause"],
+        refuters=["placebo_treatment", "data_subset"],
         seed=0,
     )
-    assert len(res.checks) >= 2 and all(isinstance(c, Check) for c in res.checks)
+    assert out.headline == res.headline
+    assert [c.name for c in out.checks[-2:]] == [
+        "refuter: placebo treatment",
+        "refuter: data subset",
+    ]
