@@ -186,23 +186,18 @@ def _backdoor(graph: CausalGraph, t: tuple[str, ...], y: str, z: tuple[str, ...]
 
 
 def _frontdoor(graph: CausalGraph, t: str, y: str, m: tuple[str, ...]) -> Identification:
-    z1 = idf.backdoor_set(graph, (t,), m[0]) if len(m) == 1 else ()
-    z1 = () if z1 is None else z1
+    z1: tuple[str, ...] = ()  # front-door condition 2: nothing confounds the treatment and M
     z2 = idf.backdoor_set(graph, m, y)
-    z2 = (t,) if z2 is None else z2
+    z2 = (t,) if z2 is None else z2  # condition 3: the treatment blocks every M–outcome back door
     ms = ", ".join(m)
     stages = (
-        (
-            Stage(treatment=(t,), outcome=m[0], confounders=z1, what=f"effect of {t} on {m[0]}"),
-            Stage(
-                treatment=m,
-                outcome=y,
-                confounders=z2,
-                what=f"effect of {ms} on {y}, holding {t} fixed",
-            ),
-        )
-        if len(m) == 1
-        else ()
+        *(
+            Stage(treatment=(t,), outcome=x, confounders=z1, what=f"effect of {t} on {x}")
+            for x in m
+        ),
+        Stage(
+            treatment=m, outcome=y, confounders=z2, what=f"effect of {ms} on {y}, holding {t} fixed"
+        ),
     )
     latent = sorted(graph.latent)
     text = (
