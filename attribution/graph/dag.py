@@ -230,29 +230,45 @@ class CausalGraph:
             layer = sorted(layer, key=self.nodes.index)
             for i, n in enumerate(layer):
                 pos[n] = (float(x), (len(layer) - 1) / 2.0 - i)
-        colours = [_COLOURS[self.roles[n]] for n in g.nodes]
-        styles = ["dashed" if n in self.latent else "solid" for n in g.nodes]
-        nx.draw_networkx_nodes(
+        nodes = list(g.nodes)
+        for latent in (False, True):  # unobserved nodes drawn with a dashed outline
+            group = [n for n in nodes if (n in self.latent) == latent]
+            if group:
+                ax.scatter(
+                    [pos[n][0] for n in group],
+                    [pos[n][1] for n in group],
+                    s=1400,
+                    c=[_COLOURS[self.roles[n]] for n in group],
+                    alpha=0.85,
+                    edgecolors="black",
+                    linewidths=1.5,
+                    linestyles="--" if latent else "-",
+                    zorder=2,
+                )
+        nx.draw_networkx_edges(
             g,
             pos,
             ax=ax,
-            node_color=colours,
             node_size=1400,
-            alpha=0.85,
-            linewidths=1.5,
-            edgecolors="black",
+            arrowsize=14,
+            edge_color="#444444",
+            connectionstyle="arc3,rad=0.12",  # skips and chain edges stay apart
         )
-        for n, style in zip(g.nodes, styles, strict=True):  # dashed outline: unobserved
-            if style == "dashed":
-                ax.scatter(*pos[n], s=1600, facecolors="none", edgecolors="white", linestyle="--")
-        nx.draw_networkx_edges(g, pos, ax=ax, node_size=1400, arrowsize=14, edge_color="#444444")
         nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
         handles = [
             ax.scatter([], [], color=c, label=r)
             for r, c in _COLOURS.items()
             if r in self.roles.values()
         ]
-        ax.legend(handles=handles, loc="upper left", fontsize="small", frameon=False)
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=len(handles),
+            fontsize="small",
+            frameon=False,
+        )
+        ax.margins(0.12)
         ax.set_axis_off()
         ax.set_title("causal graph" + (" (dashed: unobserved)" if self.latent else ""))
         return fig
