@@ -41,6 +41,7 @@ _LAZY = {
     "synth": ("attribution.designs.synth", None),
     "decompose": ("attribution.decompose", None),
     "dml": ("attribution.designs.dml", "dml"),
+    "graph": ("attribution.graph", None),
 }
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "dml",
     "errors",
     "factorial",
+    "graph",
     "simulate",
     "synth",
     "validate",

@@ -32,6 +32,7 @@ import pytest
 from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
 from tests.bad_input import dml as dml_entries
+from tests.bad_input import graph as graph_family
 from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
@@ -47,6 +48,7 @@ ENTRIES: dict[str, Entry] = {
     **did.ENTRIES,
     **synth.ENTRIES,
     **dml_entries.ENTRIES,
+    **graph_family.ENTRIES,
 }
 NAMES = sorted(ENTRIES)
 

@@ -21,6 +21,8 @@ DESIGN_FUNCTIONS = [
     at.did.stacked_did,
     at.synth.fit,
     at.synth.synthetic_control,
+    at.graph.backdoor_regression,
+    at.graph.refute,
 ]
 PUBLIC_FUNCTIONS = [
     *DESIGN_FUNCTIONS,
@@ -31,6 +33,9 @@ PUBLIC_FUNCTIONS = [
     at.synth.conformal_interval,
     at.validate,
     at.connect,
+    at.graph.identify,
+    at.graph.mechanism_shift,
+    at.graph.template,
 ]
 
 
@@ -80,6 +85,6 @@ def test_every_result_is_a_frozen_dataclass_with_plot() -> None:
 
 
 def test_package_all_lists_only_real_names() -> None:
-    for module in (at, at.did, at.synth, at.simulate):
+    for module in (at, at.did, at.synth, at.simulate, at.graph):
         for name in module.__all__:
             assert getattr(module, name) is not None, f"{module.__name__}.{name}"

@@ -121,6 +121,29 @@ def _synth_panel() -> dict:
     return {"data": sim.table(), "unit": unit}
 
 
+def _graph_designs() -> dict[str, Callable[[], Result]]:
+    """at.graph: the linear back-door estimate, its refuters, and mechanism attribution."""
+    from tests.bad_input import graph as g
+
+    def ols(d, w):
+        return at.graph.backdoor_regression(d, outcome="y", treatments=["t"], confounders=w)
+
+    return {
+        "graph.backdoor_regression": lambda: at.graph.backdoor_regression(
+            g.exposures(),
+            outcome="engagement",
+            treatments=["exposure_K"],
+            confounders=["activity", "segment"],
+        ),
+        "graph.refute": lambda: at.graph.refute(
+            g.confounded(), estimator=ols, treatment="t", outcome="y", confounders=["w"], n_reps=2
+        ),
+        "graph.mechanism_shift": lambda: at.graph.mechanism_shift(
+            *g.before_after(), graph=g.PIPELINE, target="engagement", n_boot=3, num_samples=100
+        ),
+    }
+
+
 DESIGNS: dict[str, Callable[[], Result]] = {
     "factorial": lambda: at.factorial(
         DATA.factorial, outcome="engagement", factors=["E", "R", "K"]
@@ -194,6 +217,7 @@ DESIGNS: dict[str, Callable[[], Result]] = {
         cv=2,
         random_state=4,
     ),
+    **_graph_designs(),
 }
 
 
@@ -230,7 +254,7 @@ def _returns_result(func: object) -> bool:
 def test_registry_is_complete():
     """Every public function of the design namespaces that returns a Result is registered here."""
     public = {"factorial": at.factorial, "dml": at.dml}
-    for ns in ("did", "synth"):
+    for ns in ("did", "synth", "graph"):
         module = getattr(at, ns)
         for name in module.__all__:
             obj = getattr(module, name)
