@@ -1339,8 +1339,9 @@ def stacked_did(
     if win is None:
         raise OptionError("stacked_did needs window=(first, last) event times")
     lo, hi = win
-    if not isinstance(ref, int | np.integer) or isinstance(ref, bool) or not lo <= ref <= hi:
-        raise OptionError(f"ref={ref!r} must be an integer event time inside window={list(win)}")
+    ref = check_ref(ref)
+    if not lo <= ref <= hi:
+        raise OptionError(f"ref={ref} must be an integer event time inside window={list(win)}")
     if lo >= 0:
         raise OptionError(f"window={list(win)} needs at least one pre-period (first < 0)")
     control_group = check_control_group(control_group, STACKED_CONTROL_GROUPS)  # type: ignore[assignment]

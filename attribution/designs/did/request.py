@@ -180,17 +180,22 @@ def check_window(window: object, *, ref: int | None = None) -> tuple[int, int] |
     """An event-time window (first, last), which must contain `ref` when given."""
     if window is None:
         return None
-    ok = (
-        isinstance(window, Sequence)
-        and len(window) == 2
-        and all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in window)
-        and window[0] <= window[1]
-    )
+    ok = isinstance(window, Sequence) and not isinstance(window, str) and len(window) == 2
+    if ok:
+        try:
+            lo, hi = (
+                check_int("window", w, minimum=-MAX_EVENT_TIME, maximum=MAX_EVENT_TIME)
+                for w in window  # type: ignore[union-attr]
+            )
+        except OptionError:
+            ok = False
+        else:
+            ok = lo <= hi
     if not ok:
         raise OptionError(
-            f"window={window!r} must be a pair of integers (first, last event time), first <= last"
+            f"window={_plain(window)} must be a pair of integers (first, last event time), "
+            "first <= last"
         )
-    lo, hi = int(window[0]), int(window[1])
     if ref is not None and not lo <= ref <= hi:
         raise OptionError(
             f"window={[lo, hi]} does not contain the reference event time ref={ref}",
@@ -322,7 +327,8 @@ def check_honest_options(method: object, M: object, Mbar: object) -> str:
 
 def check_target_event_time(e: object, post_times: np.ndarray) -> int:
     """honest_did's target: a post-period event time of the event study."""
-    if not isinstance(e, int | np.integer) or isinstance(e, bool) or e not in post_times:
+    e = check_int("e", e, minimum=-MAX_EVENT_TIME, maximum=MAX_EVENT_TIME)
+    if e not in post_times:
         raise OptionError(
             f"e={e!r} is not a post-period event time of this event study",
             fix=f"choose one of {post_times.tolist()}",
