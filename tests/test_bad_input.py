@@ -60,13 +60,17 @@ def _messages_are_clean(exc: BaseException) -> None:
 
 
 def _headline(res: Any) -> tuple[float, float | None]:
-    h = res.headline
+    """(estimate, SE) of a result; (statistic, p-value) of a diagnostic (a Check, a report)."""
+    h = getattr(res, "headline", None)
+    if h is None:
+        check = res.to_check() if hasattr(res, "to_check") else res
+        return check.statistic, check.p_value
     return h.estimate, h.std_error
 
 
 def _numbers(res: Any) -> pd.DataFrame:
-    """What an entry returns, as one table: a result's tidy table, a frame, or a (frame, scalar...)
-    tuple (e.g. `in_space_placebo`'s table and p-value)."""
+    """What an entry returns, as one table: a result's tidy table, a frame, a (frame, scalar...)
+    tuple (e.g. `in_space_placebo`'s table and p-value), or a diagnostic's numbers as one row."""
     if hasattr(res, "tidy"):
         return res.tidy()
     if isinstance(res, pd.DataFrame):
@@ -75,7 +79,8 @@ def _numbers(res: Any) -> pd.DataFrame:
         frames = [r for r in res if isinstance(r, pd.DataFrame)]
         scalars = {f"value{i}": r for i, r in enumerate(res) if not isinstance(r, pd.DataFrame)}
         return pd.concat([*frames, pd.DataFrame([scalars])], ignore_index=True)
-    raise TypeError(f"cannot tabulate {type(res).__name__}")
+    check = res.to_check() if hasattr(res, "to_check") else res
+    return pd.DataFrame([{"statistic": check.statistic, "df": check.df, "p": check.p_value}])
 
 
 def _snapshot(arg: Any) -> Any:
@@ -112,7 +117,7 @@ def _rename_columns(entry: Entry, names: Sequence[str]) -> tuple[tuple[pd.DataFr
     new_frames = tuple(
         f.rename(columns={c: n for c, n in mapping.items() if c in f})
         if isinstance(f, pd.DataFrame)
-        else f
+        else f  # a fitted result (aggte, honest_did, ...): no columns to rename
         for f in frames
     )
     kwargs = {}

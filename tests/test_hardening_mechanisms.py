@@ -130,3 +130,11 @@ def test_messages_print_plain_numbers():
 def test_config_options_are_checked(kw):
     with pytest.raises(OptionError), at.config.options(**kw):
         pass
+
+
+def test_warnings_inside_speak_user_names():
+    t = ibis.memtable(pd.DataFrame({"lpop": [1.0, 2.0], "y": [1.0, 2.0]}))
+    roles = select_roles(t, {"covariates": ["lpop"], "outcome": "y"})
+    with pytest.warns(AttributionWarning, match="separated on 'lpop'") as rec, roles.user_names():
+        warnings.warn("logit separated on '__at_covariates_0'", AttributionWarning, stacklevel=1)
+    assert all(RESERVED_PREFIX not in str(w.message) for w in rec)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 
 import ibis.expr.types as ir
@@ -61,13 +62,23 @@ class Roles:
 
     @contextlib.contextmanager
     def user_names(self) -> Iterator[None]:
-        """Errors raised inside speak the user's column names, never the internal ones."""
-        try:
-            yield
-        except AttributionError as exc:
-            if not _mentions_internal(exc, self.user):
-                raise
-            raise _renamed(exc, self.user) from exc.__cause__
+        """Errors raised and warnings emitted inside speak the user's column names, never the
+        internal ones (warnings are re-emitted, translated, under the caller's filters)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            except AttributionError as exc:
+                if not _mentions_internal(exc, self.user):
+                    raise
+                raise _renamed(exc, self.user) from exc.__cause__
+            finally:
+                pending = list(caught)
+        for w in pending:
+            message = w.message
+            if isinstance(message, Warning) and RESERVED_PREFIX in str(message):
+                message = w.category(_replace(str(message), self.user))
+            warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def select_roles(

@@ -51,6 +51,8 @@ from attribution.designs.did.honest import sensitivity_table, split_event_study
 from attribution.designs.did.influence import AffineInfluence, Influence
 from attribution.designs.did.launch_log import overlap_pairs, stack_cohorts
 from attribution.designs.did.request import (
+    MAX_EVENT_TIME,
+    check_anticipation,
     check_biters,
     check_bool,
     check_control_group,
@@ -59,6 +61,7 @@ from attribution.designs.did.request import (
     check_fe_vcov,
     check_honest_options,
     check_launch_log,
+    check_optional_seed,
     check_periods,
     check_ref,
     check_target_event_time,
@@ -71,9 +74,11 @@ from attribution.designs.did.request import (
     require_covariates,
     require_log_units_in_panel,
     require_never_treated_for_cs,
+    require_on_grid,
     require_weights,
     resolve_clustervars,
     sun_abraham_control_group,
+    user_columns,
     validate_did_panel,
     validate_fe_panel,
 )
@@ -116,7 +121,9 @@ from attribution.options import (
     OnSeparation,
     SaControl,
     check_alpha,
+    check_int,
     check_option,
+    check_seed,
 )
 from attribution.results import Check, Estimate, Provenance
 
@@ -220,6 +227,11 @@ def _pretrend(times: np.ndarray, est: np.ndarray, vcov: np.ndarray, alpha: float
 # ------------------------------------------------------------------------------------------------
 # Callaway & Sant'Anna: att_gt, aggte
 # ------------------------------------------------------------------------------------------------
+@user_columns(
+    columns=("yname", "tname", "idname", "gname", "weightsname", "clustervars", "cluster"),
+    outcome="yname",
+    formula="xformla",
+)
 def att_gt(
     data: Data,
     *,
@@ -274,7 +286,8 @@ def att_gt(
             fix="pass bstrap=True for a uniform band, or cband=False for pointwise intervals",
         )
     clustervars = resolve_clustervars(clustervars, cluster)
-    seed = config.get().seed if seed is None else int(seed)
+    seed = check_optional_seed(seed)
+    anticipation = check_anticipation(anticipation)
     covariates = parse_xformla(xformla)
 
     panel = validate_did_panel(
@@ -380,9 +393,12 @@ def att_gt_from_moments(
     control_group = check_control_group(control_group, CS_CONTROL_GROUPS)  # type: ignore[assignment]
     check_option("base_period", base_period, BasePeriod)
     alpha = check_alpha(alpha)
+    bstrap, cband = check_bool("bstrap", bstrap), check_bool("cband", cband)
+    biters = check_biters(biters)
+    anticipation = check_anticipation(anticipation)
     if cband and not bstrap:
         raise OptionError("cband=True needs the multiplier bootstrap", fix="pass bstrap=True")
-    seed = config.get().seed if seed is None else int(seed)
+    seed = check_optional_seed(seed)
     labels = np.asarray(moments.cohorts, float)
     if control_group == "nevertreated" and not (labels == 0).any():
         raise DesignError("no never-treated cohort (label 0) in the moments")
@@ -578,18 +594,14 @@ def aggte(
     max_e = check_event_time("max_e", max_e)
     if min_e > max_e:
         raise OptionError(f"min_e={min_e:g} is larger than max_e={max_e:g}")
-    if balance_e is not None and (
-        isinstance(balance_e, bool)
-        or not isinstance(balance_e, int | np.integer)
-        or int(balance_e) < 0
-    ):
-        raise OptionError(f"balance_e={balance_e!r} must be None or an integer >= 0")
+    if balance_e is not None:
+        balance_e = check_int("balance_e", balance_e, minimum=0, maximum=MAX_EVENT_TIME)
     na_rm = check_bool("na_rm", na_rm)
     bstrap = check_bool("bstrap", result.bstrap if bstrap is None else bstrap)
     cband = check_bool("cband", result.cband if cband is None else cband)
     biters = check_biters(result.biters if biters is None else biters)
     alpha = result.alpha if alpha is None else check_alpha(alpha)
-    seed = result.seed if seed is None else int(seed)
+    seed = result.seed if seed is None else check_seed(seed)
     if cband and not bstrap:
         raise OptionError(
             "cband=True needs the multiplier bootstrap",
@@ -678,6 +690,10 @@ def aggte(
 # ------------------------------------------------------------------------------------------------
 # fixed-effects regressions: twfe, did_2x2, event_study, sun_abraham
 # ------------------------------------------------------------------------------------------------
+@user_columns(
+    columns=("yname", "tname", "idname", "treatment", "cluster", "covariates", "weights"),
+    outcome="yname",
+)
 def twfe(
     data: Data,
     *,
@@ -776,6 +792,10 @@ def twfe(
     )
 
 
+@user_columns(
+    columns=("yname", "group", "post", "idname", "cluster", "covariates", "weights"),
+    outcome="yname",
+)
 def did_2x2(
     data: Data,
     *,
@@ -922,6 +942,7 @@ def _event_result(
     )
 
 
+@user_columns(columns=("yname", "tname", "idname", "gname", "cluster", "weights"), outcome="yname")
 def event_study(
     data: Data,
     *,
@@ -964,24 +985,28 @@ def event_study(
     t = panel.table
     if wcol is not None:
         require_weights(t, None, wcol, show=[], role="event_study")
+    # the renamed table's cohort column becomes the effective cohort (0 = never treated within
+    # the sample); no user column can meet it (`user_columns`)
     df = pull(
-        t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
+        t.mutate(**{gname: panel.cohort()}),
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), gname],
         what="event_study",
     )
     if wcol is not None:  # every row, also those the window drops
         require_weights(None, df, wcol, show=[idname, tname], role="event_study")
-    frame, rel = relative_time(df, tname=tname, cohort="_cohort", window=win)
+    frame, rel = relative_time(df, tname=tname, cohort=gname, window=win)
     w = None if wcol is None else frame[wcol].to_numpy(float)
     seen = set(rel[np.isfinite(rel)].astype(int))
     times = np.array(sorted(seen - {ref}), dtype=np.int64)
-    if ref not in seen:
-        raise DesignError(
-            f"the reference event time ref={ref} is not observed for any treated unit",
-            columns=[tname, gname],
-            fix="choose a ref among the observed event times "
-            f"({sorted(seen)[:12]}…) or widen the window",
-        )
+    require_on_grid(
+        ref,
+        sorted(seen),
+        what="the reference event time (among those observed for treated units)",
+        name="ref",
+        columns=[tname, gname],
+        fix="choose a ref among the observed event times, or widen the window",
+        error=DesignError,
+    )
     if len(times) == 0:
         raise DesignError("no event time besides the reference is observed", columns=[gname])
     x = (rel[:, None] == times[None, :]).astype(float)
@@ -1028,6 +1053,7 @@ def event_study(
     )
 
 
+@user_columns(columns=("yname", "tname", "idname", "gname", "cluster", "weights"), outcome="yname")
 def sun_abraham(
     data: Data,
     *,
@@ -1072,13 +1098,14 @@ def sun_abraham(
         clustervars=cl,
         allow_unbalanced_panel=True,
         require_never_treated=control_group == "nevertreated",
+        alternative_control="lasttreated",
     )
     t = panel.table
     if wcol is not None:
         require_weights(t, None, wcol, show=[], role="sun_abraham")
-    df = pull(
-        t.mutate(_cohort=panel.cohort()),
-        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), "_cohort"],
+    df = pull(  # the cohort column as the effective cohort, as in event_study
+        t.mutate(**{gname: panel.cohort()}),
+        [yname, tname, idname, *([cl] if cl else []), *([wcol] if wcol else []), gname],
         what="sun_abraham",
     )
     if wcol is not None:  # every row, also those the last-treated sample drops
@@ -1086,7 +1113,7 @@ def sun_abraham(
     if control_group == "lasttreated":
         df = last_treated_sample(df, cohorts=panel.cohorts, tname=tname, gname=gname)
     w = None if wcol is None else df[wcol].to_numpy(float)
-    g = df["_cohort"].to_numpy(float)
+    g = df[gname].to_numpy(float)
     rel = np.where(g > 0, np.round(df[tname].to_numpy(float) - g), np.nan)
     cells, x, names = interaction_design(g, rel, ref=ref, tname=tname, gname=gname, weights=w)
     fit = fit_fe_ols(
@@ -1235,6 +1262,14 @@ def honest_did(
 # ------------------------------------------------------------------------------------------------
 # per-component rollouts from a launch log: launch_event_study, rollout_overlap, stacked_did
 # ------------------------------------------------------------------------------------------------
+@user_columns(
+    columns=("yname", "unit", "time", "cluster"),
+    outcome="yname",
+    tables=2,
+    log=1,
+    log_unit="unit",
+    names={COHORT: "start_period"},
+)
 def launch_event_study(
     panel: Data,
     launch_log: Data,
@@ -1275,7 +1310,7 @@ def launch_event_study(
     require_log_units_in_panel(p, log, component=component, unit=unit)
     t = cohorts_from_log(p, log, component=component, unit=unit)
     if method == "sun_abraham":
-        res = sun_abraham(
+        res = sun_abraham.__wrapped__(  # type: ignore[attr-defined]
             t,
             yname=yname,
             tname=time,
@@ -1316,7 +1351,7 @@ def _cs_event_study(
     alpha: float,
 ) -> EventStudyResult:
     """att_gt (universal base) → aggte(dynamic) as an EventStudyResult without the reference."""
-    gt = att_gt(
+    gt = att_gt.__wrapped__(  # type: ignore[attr-defined]
         t,
         yname=yname,
         tname=tname,
@@ -1353,6 +1388,7 @@ def _cs_event_study(
     )
 
 
+@user_columns(columns=("unit",), log=0, log_unit="unit")
 def rollout_overlap(launch_log: Data, *, window: int, unit: str = "unit") -> OverlapReport:
     """Flag launches of different components on the same unit within `window` periods.
 
@@ -1376,6 +1412,9 @@ def rollout_overlap(launch_log: Data, *, window: int, unit: str = "unit") -> Ove
     return report
 
 
+@user_columns(
+    columns=("yname", "unit", "time", "cluster"), outcome="yname", tables=2, log=1, log_unit="unit"
+)
 def stacked_did(
     panel: Data,
     launch_log: Data,
@@ -1407,8 +1446,9 @@ def stacked_did(
     if win is None:
         raise OptionError("stacked_did needs window=(first, last) event times")
     lo, hi = win
-    if not isinstance(ref, int | np.integer) or isinstance(ref, bool) or not lo <= ref <= hi:
-        raise OptionError(f"ref={ref!r} must be an integer event time inside window={list(win)}")
+    ref = check_ref(ref)
+    if not lo <= ref <= hi:
+        raise OptionError(f"ref={ref} must be an integer event time inside window={list(win)}")
     if lo >= 0:
         raise OptionError(f"window={list(win)} needs at least one pre-period (first < 0)")
     control_group = check_control_group(control_group, STACKED_CONTROL_GROUPS)  # type: ignore[assignment]

@@ -17,10 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attribution.data.roles import internal
 from attribution.designs.did.fixed_effects import codes
 from attribution.errors import DesignError
 
 __all__ = ["Stacks", "overlap_pairs", "stack_cohorts"]
+
+# columns the stacked frame adds (reserved names: no user column can meet them)
+_TREATED, _STACK, _EVENT = internal("treated"), internal("stack"), internal("event_time")
 
 
 def overlap_pairs(launches: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -105,11 +109,11 @@ def stack_cohorts(
         control = start.isna() if control_group == "nevertreated" else start.isna() | (start > b)
         rows = in_window & (treated | control) & ~df[unit].isin(contaminated)
         sub = df.loc[rows, list(dict.fromkeys(keep))].copy()
-        sub["_treated"] = treated[rows].to_numpy()
-        if not sub["_treated"].any() or sub["_treated"].all():
+        sub[_TREATED] = treated[rows].to_numpy()
+        if not sub[_TREATED].any() or sub[_TREATED].all():
             continue  # no clean treated or no clean control units: this cohort cannot be used
-        sub["_stack"] = g
-        sub["_e"] = np.where(sub["_treated"], sub[time] - g, np.nan)
+        sub[_STACK] = g
+        sub[_EVENT] = np.where(sub[_TREATED], sub[time] - g, np.nan)
         stacks.append(sub)
     if not stacks:
         raise DesignError(
@@ -118,14 +122,14 @@ def stack_cohorts(
         )
     st = pd.concat(stacks, ignore_index=True)
     times = np.array([e for e in range(lo, hi + 1) if e != ref], dtype=np.int64)
-    x = (st["_e"].to_numpy()[:, None] == times[None, :]).astype(float)
+    x = (st[_EVENT].to_numpy()[:, None] == times[None, :]).astype(float)
     present = x.any(axis=0)
     times, x = times[present], x[:, present]
     fe = [
-        codes(st["_stack"].astype(str) + "|" + st[unit].astype(str)),
-        codes(st["_stack"].astype(str) + "|" + st[time].astype(str)),
+        codes(st[_STACK].astype(str) + "|" + st[unit].astype(str)),
+        codes(st[_STACK].astype(str) + "|" + st[time].astype(str)),
     ]
-    used = sorted(int(g) for g in st["_stack"].unique())
+    used = sorted(int(g) for g in st[_STACK].unique())
     return Stacks(
         frame=st,
         event_times=times,

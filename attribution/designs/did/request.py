@@ -18,12 +18,15 @@ unit rows a design pulls anyway (a 0/1 treatment that never switches off) take t
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Any, TypeVar, get_args
 
 import ibis
 import ibis.expr.types as ir
@@ -32,14 +35,27 @@ import pandas as pd
 
 from attribution import config
 from attribution.data.checks import is_missing, require_complete, require_unique
-from attribution.data.engine import Data, as_table, require_columns
+from attribution.data.engine import Data, as_table, fingerprint, require_columns
+from attribution.data.numeric import check_outcome
 from attribution.data.panel import PanelShape, check_panel
+from attribution.data.roles import RESERVED_PREFIX, Roles, internal, select_roles
 from attribution.errors import DataError, DesignError, OptionError
-from attribution.options import ControlGroup, FeVcov, HonestMethod, SaControl, check_option
+from attribution.options import (
+    ControlGroup,
+    FeVcov,
+    HonestMethod,
+    SaControl,
+    check_float,
+    check_int,
+    check_option,
+    check_seed,
+)
+from attribution.results import DataFingerprint
 
 __all__ = [
     "DidPanel",
     "FePanel",
+    "check_anticipation",
     "check_biters",
     "check_bool",
     "check_control_group",
@@ -48,6 +64,7 @@ __all__ = [
     "check_fe_vcov",
     "check_honest_options",
     "check_launch_log",
+    "check_optional_seed",
     "check_periods",
     "check_ref",
     "check_target_event_time",
@@ -60,14 +77,20 @@ __all__ = [
     "require_absorbing",
     "require_binary",
     "require_covariates",
+    "require_joinable",
     "require_log_units_in_panel",
     "require_never_treated_for_cs",
+    "require_on_grid",
     "require_weights",
     "resolve_clustervars",
     "sun_abraham_control_group",
+    "to_user_names",
+    "user_columns",
     "validate_did_panel",
     "validate_fe_panel",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -108,50 +131,72 @@ def distinct_roles(roles: dict[str, Sequence[str] | str | None]) -> None:
 
 
 def check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise OptionError(f"{name}={value!r} must be True or False")
-    return bool(value)
+    """True or False (`options.check_bool`)."""
+    from attribution.options import check_bool as _check
+
+    return _check(name, value)
+
+
+MAX_BITERS = 10_000_000
+"""More multiplier-bootstrap draws than this only spend memory (n_units × biters doubles)."""
+MAX_EVENT_TIME = 2**31
+"""Event times and reference periods beyond ±2**31 periods lie off any panel."""
+MAX_M = 1e100
+"""Largest smoothness bound M of honest_did (in outcome units): its squares stay finite."""
+MAX_MBAR = 1e6
+"""Largest relative-magnitude bound M̄ of honest_did (a ratio of post- to pre-period violations)."""
 
 
 def check_biters(biters: object) -> int:
-    """R `did`'s number of multiplier-bootstrap draws."""
-    if isinstance(biters, bool) or not isinstance(biters, int | np.integer) or int(biters) < 10:
-        raise OptionError(f"biters={biters!r} must be an integer >= 10")
-    return int(biters)
+    """R `did`'s number of multiplier-bootstrap draws: an integer in [10, MAX_BITERS]."""
+    return check_int("biters", biters, minimum=10, maximum=MAX_BITERS)
+
+
+def check_optional_seed(seed: object) -> int:
+    """A seed, or None for the configured one (`config.get().seed`)."""
+    return config.get().seed if seed is None else check_seed(seed)
+
+
+def check_anticipation(value: object) -> float:
+    """Periods of anticipation: a finite number >= 0 (whether it is on the grid of periods is
+    checked with the panel, `require_on_grid`)."""
+    return check_float("anticipation", value, low=0.0)
 
 
 def check_event_time(name: str, value: object) -> float:
-    """An event-time bound of aggte (min_e, max_e): a number or ±inf."""
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        out = math.nan
-    if math.isnan(out):
-        raise OptionError(f"{name}={value!r} must be a number (or ±inf)")
-    return out
+    """An event-time bound of aggte (min_e, max_e): a number, or ±inf for no bound (R's -Inf/Inf);
+    strings, booleans and NaN are refused."""
+    real = isinstance(value, float | int | np.floating | np.integer)
+    if real and not isinstance(value, bool | np.bool_) and math.isinf(float(value)):  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
+    return check_float(name, value, low=-MAX_EVENT_TIME, high=MAX_EVENT_TIME)
 
 
 def check_ref(ref: object) -> int:
-    if not isinstance(ref, int | np.integer) or isinstance(ref, bool):
-        raise OptionError(f"ref={ref!r} must be an integer event time (e.g. -1)")
-    return int(ref)
+    """The reference event time: an integer (e.g. -1)."""
+    return check_int("ref", ref, minimum=-MAX_EVENT_TIME, maximum=MAX_EVENT_TIME)
 
 
 def check_window(window: object, *, ref: int | None = None) -> tuple[int, int] | None:
     """An event-time window (first, last), which must contain `ref` when given."""
     if window is None:
         return None
-    ok = (
-        isinstance(window, Sequence)
-        and len(window) == 2
-        and all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in window)
-        and window[0] <= window[1]
-    )
+    ok = isinstance(window, Sequence) and not isinstance(window, str) and len(window) == 2
+    if ok:
+        try:
+            lo, hi = (
+                check_int("window", w, minimum=-MAX_EVENT_TIME, maximum=MAX_EVENT_TIME)
+                for w in window  # type: ignore[union-attr]
+            )
+        except OptionError:
+            ok = False
+        else:
+            ok = lo <= hi
     if not ok:
         raise OptionError(
-            f"window={window!r} must be a pair of integers (first, last event time), first <= last"
+            f"window={_plain(window)} must be a pair of integers (first, last event time), "
+            "first <= last"
         )
-    lo, hi = int(window[0]), int(window[1])
     if ref is not None and not lo <= ref <= hi:
         raise OptionError(
             f"window={[lo, hi]} does not contain the reference event time ref={ref}",
@@ -162,9 +207,7 @@ def check_window(window: object, *, ref: int | None = None) -> tuple[int, int] |
 
 def check_periods(name: str, value: object) -> int:
     """A non-negative whole number of periods."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
-        raise OptionError(f"{name}={value!r} must be a non-negative integer number of periods")
-    return int(value)
+    return check_int(name, value, minimum=0, maximum=MAX_EVENT_TIME)
 
 
 def check_control_group(value: object, supported: tuple[str, ...]) -> str:
@@ -245,9 +288,37 @@ def parse_xformla(xformla: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in terms if t != "1"))
 
 
+def check_sensitivity_grid(name: str, values: object, *, high: float) -> None:
+    """honest_did's M or Mbar: None, a number or a non-empty list of numbers in [0, high]."""
+    if values is None:
+        return
+    many = isinstance(values, Sequence | np.ndarray) and not isinstance(values, str)
+    items = list(values) if many else [values]  # type: ignore[call-overload]
+    if not items:
+        raise OptionError(f"{name}=[] is empty", fix=f"pass numbers, e.g. {name}=[0, 0.5, 1]")
+    for v in items:
+        try:
+            check_float(name, v, low=0.0, high=high)
+        except OptionError as err:
+            raise OptionError(
+                f"{name}={_plain(values)} must be a non-negative number (at most {high:g}) or a "
+                "list of them",
+                fix=f"e.g. {name}=[0, 0.5, 1]",
+            ) from err
+
+
+def _plain(value: object) -> str:
+    """A value as the user wrote it (numpy scalars as plain numbers)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def check_honest_options(method: object, M: object, Mbar: object) -> str:
     """honest_did's method, and M / Mbar each only with its own method."""
     method = str(check_option("method", method, HonestMethod))
+    check_sensitivity_grid("M", M, high=MAX_M)
+    check_sensitivity_grid("Mbar", Mbar, high=MAX_MBAR)
     if method == "smoothness" and Mbar is not None:
         raise OptionError("Mbar belongs to method='relative_magnitudes'", fix="pass M=")
     if method == "relative_magnitudes" and M is not None:
@@ -257,7 +328,8 @@ def check_honest_options(method: object, M: object, Mbar: object) -> str:
 
 def check_target_event_time(e: object, post_times: np.ndarray) -> int:
     """honest_did's target: a post-period event time of the event study."""
-    if not isinstance(e, int | np.integer) or isinstance(e, bool) or e not in post_times:
+    e = check_int("e", e, minimum=-MAX_EVENT_TIME, maximum=MAX_EVENT_TIME)
+    if e not in post_times:
         raise OptionError(
             f"e={e!r} is not a post-period event time of this event study",
             fix=f"choose one of {post_times.tolist()}",
@@ -273,6 +345,33 @@ def check_event_result(result: object, what: str) -> None:
             fix="pass the result of event_study, sun_abraham, launch_event_study or "
             "aggte(type='dynamic')"
             + (" with base_period='universal'" if what == "honest_did" else ""),
+        )
+
+
+def require_on_grid(
+    values: object,
+    grid: object,
+    *,
+    what: str,
+    columns: Sequence[str] = (),
+    fix: str,
+    name: str | None = None,
+    error: type[DataError] | type[DesignError] | type[OptionError] = DataError,
+) -> None:
+    """Every value (a cohort, a period, an event time) must be one of `grid`: the one check of
+    values off the data's grid (a cohort of 3.5 between periods 3 and 4 is refused, never rounded
+    or silently treated as another cohort). `name` is the argument the values come from, if any."""
+    vals = np.atleast_1d(np.asarray(values, dtype=float))
+    on = np.asarray(grid, dtype=float)
+    off = sorted({v for v in vals.tolist() if not np.isclose(v, on, rtol=0, atol=1e-9).any()})
+    if off:
+        label = f"{name}=" if name else ""
+        shown = ", ".join(f"{label}{v:g}" for v in off[:8]) + (" …" if len(off) > 8 else "")
+        allowed = ", ".join(f"{v:g}" for v in on.tolist()[:12]) + (" …" if len(on) > 12 else "")
+        raise error(
+            f"{what}: {shown} {'is' if len(off) == 1 else 'are'} not on the grid ({allowed})",
+            columns=list(columns),
+            fix=fix,
         )
 
 
@@ -326,6 +425,7 @@ def validate_did_panel(
     allow_unbalanced_panel: bool = False,
     require_never_treated: bool = False,
     anticipation: float = 0,
+    alternative_control: str | None = "notyettreated",
 ) -> DidPanel:
     """Check a long panel for a staggered-adoption DiD and describe its shape.
 
@@ -356,12 +456,7 @@ def validate_did_panel(
             columns=list(clusters),
             fix="cluster on one unit-level variable (as R `did` allows)",
         )
-    try:
-        anticipation = float(anticipation)
-    except (TypeError, ValueError):
-        anticipation = float("nan")
-    if not np.isfinite(anticipation) or anticipation < 0:
-        raise OptionError(f"anticipation={anticipation!r} must be a number >= 0")
+    anticipation = check_anticipation(anticipation)
     names = [yname, tname, idname, gname, weightsname, *clusters]
     seen = [n for n in names if n is not None]
     dup = sorted({n for n in seen if seen.count(n) > 1})
@@ -416,42 +511,51 @@ def validate_did_panel(
             columns=[tname],
         )
 
-    # per-unit constancy and coverage, one aggregate in the engine
-    per_unit_aggs = {
-        "n_periods": t.count(),
-        "g_min": t[gname].min(),
-        "g_max": t[gname].max(),
+    # per-unit constancy and coverage, one aggregate in the engine (internal names: no user
+    # column can meet them; example rows are shown under plain labels)
+    n_periods, g_min, g_max = internal("n_periods"), internal("g_min"), internal("g_max")
+    w_min, w_max = internal("w_min"), internal("w_max")
+    labels = {
+        n_periods: "periods observed",
+        g_min: f"{gname} (lowest)",
+        g_max: f"{gname} (highest)",
+        w_min: f"{weightsname} (lowest)",
+        w_max: f"{weightsname} (highest)",
     }
+    per_unit_aggs = {n_periods: t.count(), g_min: t[gname].min(), g_max: t[gname].max()}
     if weightsname is not None:
-        per_unit_aggs["w_min"] = t[weightsname].min()
-        per_unit_aggs["w_max"] = t[weightsname].max()
+        per_unit_aggs[w_min] = t[weightsname].min()
+        per_unit_aggs[w_max] = t[weightsname].max()
     for i, c in enumerate(clusters):
-        per_unit_aggs[f"c{i}_n"] = t[c].nunique()
+        per_unit_aggs[internal(f"c{i}_n")] = t[c].nunique()
+        labels[internal(f"c{i}_n")] = f"distinct {c}"
     units = t.group_by(idname).aggregate(**per_unit_aggs)
 
     t_first, t_last = float(periods[0]), float(periods[-1])
-    g = units.g_min.cast("float64")
+    g = units[g_min].cast("float64")
     early = (g > 0) & (g <= t_first + anticipation)
     rules: dict[str, ir.BooleanValue] = {
-        "g_varies": units.g_min != units.g_max,
-        "short": units.n_periods < len(periods),
+        "g_varies": units[g_min] != units[g_max],
+        "short": units[n_periods] < len(periods),
         "early": early,
     }
     if weightsname is not None:
-        rules["w_varies"] = units.w_min != units.w_max
+        rules["w_varies"] = units[w_min] != units[w_max]
     for i, _ in enumerate(clusters):
-        rules[f"c{i}_varies"] = units[f"c{i}_n"] > 1
+        rules[f"c{i}_varies"] = units[internal(f"c{i}_n")] > 1
     summary = (
-        units.aggregate(**{k: v.cast("int64").sum() for k, v in rules.items()}).execute().iloc[0]
+        units.aggregate(**{internal(k): v.cast("int64").sum() for k, v in rules.items()})
+        .execute()
+        .iloc[0]
     )
 
     def _offenders(rule: str, cols: Sequence[str]) -> tuple[int, object]:
-        n = int(summary[rule] or 0)
+        n = int(summary[internal(rule)] or 0)
         bad = units.filter(rules[rule])
         rows = bad.select(idname, *cols).order_by(idname).limit(ex).execute() if n else None
-        return n, rows
+        return n, None if rows is None else rows.rename(columns=labels)
 
-    n_bad, rows = _offenders("g_varies", ["g_min", "g_max"])
+    n_bad, rows = _offenders("g_varies", [g_min, g_max])
     if n_bad:
         raise DataError(
             f"the treatment cohort {gname!r} changes within {n_bad:,} unit(s); it must be constant "
@@ -461,7 +565,7 @@ def validate_did_panel(
             fix=f"set {gname} to each unit's first treated period on every row of that unit",
         )
     if weightsname is not None:
-        n_bad, rows = _offenders("w_varies", ["w_min", "w_max"])
+        n_bad, rows = _offenders("w_varies", [w_min, w_max])
         if n_bad:
             raise DataError(
                 f"the weight {weightsname!r} changes within {n_bad:,} unit(s); DiD panel weights "
@@ -470,8 +574,18 @@ def validate_did_panel(
                 rows=rows,
                 fix="use one weight per unit (e.g. its first-period value) on every row",
             )
+    for c in clusters:
+        n_clusters = int(t.select(c).distinct().count().execute())
+        if n_clusters < 2:
+            raise DataError(
+                f"the cluster variable {c!r} has {n_clusters} distinct value(s); cluster-robust "
+                "standard errors need at least two clusters",
+                columns=[c],
+                fix=f"cluster on a variable with several values (by default standard errors "
+                f"are clustered on the unit, {idname!r})",
+            )
     for i, c in enumerate(clusters):
-        n_bad, rows = _offenders(f"c{i}_varies", [f"c{i}_n"])
+        n_bad, rows = _offenders(f"c{i}_varies", [internal(f"c{i}_n")])
         if n_bad:
             raise DataError(
                 f"the cluster variable {c!r} changes within {n_bad:,} unit(s); clusters must "
@@ -481,7 +595,7 @@ def validate_did_panel(
                 fix=f"cluster on a variable that is constant within each {idname}",
             )
     if not shape.balanced and not allow_unbalanced_panel:
-        n_bad, rows = _offenders("short", ["n_periods"])
+        n_bad, rows = _offenders("short", [n_periods])
         raise DataError(
             f"unbalanced panel: {n_bad:,} of {shape.n_units:,} units are not observed in all "
             f"{len(periods)} periods of {tname!r}",
@@ -491,9 +605,9 @@ def validate_did_panel(
         )
 
     # cohorts: 0 or later than the last period = never treated
-    n_bad, rows = _offenders("early", ["g_min"])
+    n_bad, rows = _offenders("early", [g_min])
     if n_bad:
-        rows = rows.rename(columns={"g_min": gname})  # type: ignore[union-attr]
+        rows = rows.rename(columns={labels[g_min]: gname})  # type: ignore[union-attr]
         raise DesignError(
             f"{n_bad:,} unit(s) are treated in the first period {t_first:g}"
             + (f" (or within anticipation={anticipation:g} of it)" if anticipation else "")
@@ -504,16 +618,35 @@ def validate_did_panel(
             f"{gname} > {t_first + anticipation:g})",
         )
     never = (g == 0) | (g > t_last)
+    g_eff, n_units = internal("cohort"), internal("n_units")
     counts = (
-        units.mutate(_g=ibis.cases((never, ibis.literal(0.0)), else_=g))
-        .group_by("_g")
-        .aggregate(n=ibis._.count())
-        .order_by("_g")
+        units.mutate(**{g_eff: ibis.cases((never, ibis.literal(0.0)), else_=g)})
+        .group_by(g_eff)
+        .aggregate(**{n_units: ibis._.count()})
+        .order_by(g_eff)
         .execute()
+        .rename(columns={g_eff: gname, n_units: "n_units"})
     )
-    gs = counts["_g"].to_numpy(float)
-    ns = counts["n"].to_numpy(np.int64)
+    gs = counts[gname].to_numpy(float)
+    ns = counts["n_units"].to_numpy(np.int64)
     n_never = int(ns[gs == 0].sum())
+    require_on_grid(
+        gs[gs > 0],
+        periods,
+        what=f"treatment cohorts of {gname!r}",
+        columns=[gname],
+        fix=f"{gname} must be 0 (never treated) or one of the periods of {tname!r}: the first "
+        "period in which the unit is treated",
+    )
+    if anticipation:
+        require_on_grid(
+            gs[gs > 0] - anticipation,
+            periods,
+            what=f"with anticipation={anticipation:g}, the first anticipated periods",
+            columns=[gname, tname],
+            fix=f"anticipation must be a whole number of periods of {tname!r}",
+            error=OptionError,
+        )
     cohorts, sizes = gs[gs > 0], ns[gs > 0]
     if len(cohorts) == 0:
         raise DesignError(
@@ -526,9 +659,14 @@ def validate_did_panel(
         raise DesignError(
             "no never-treated units, so control_group='nevertreated' has no comparison group",
             columns=[gname],
-            rows=counts.rename(columns={"_g": gname, "n": "n_units"}).head(ex),
-            fix="use control_group='notyettreated', or add never-treated units "
-            f"({gname} == 0); R `did` instead recodes the last cohort as never treated",
+            rows=counts.head(ex),
+            fix=(
+                f"use control_group={alternative_control!r}, or add"
+                if alternative_control
+                else "add"
+            )
+            + f" never-treated units ({gname} == 0); R `did` instead recodes the last cohort as "
+            "never treated",
         )
     return DidPanel(
         table=t,
@@ -753,17 +891,18 @@ def require_log_units_in_panel(
     panel: ir.Table, log: ir.Table, *, component: str, unit: str
 ) -> None:
     """DataError naming launch-log units of `component` that are absent from the panel."""
+    u, start, pu = internal("log_unit"), internal("log_start"), internal("panel_unit")
     comp = log.filter(log.component == component).select(
-        _u=log[unit], _start=log.start_period.cast("int64")
+        **{u: log[unit], start: log.start_period.cast("int64")}
     )
-    panel_units = panel.select(_pu=panel[unit]).distinct()
-    orphans = comp.anti_join(panel_units, comp._u == panel_units._pu)
+    panel_units = panel.select(**{pu: panel[unit]}).distinct()
+    orphans = comp.anti_join(panel_units, comp[u] == panel_units[pu])
     n_orphans = int(orphans.count().execute())
     if n_orphans:
         raise DataError(
             f"{n_orphans:,} launch-log unit(s) for component {component!r} are not in the panel",
             columns=[unit],
-            rows=orphans.rename({unit: "_u", "start_period": "_start"})
+            rows=orphans.rename({unit: u, "start_period": start})
             .limit(config.get().example_rows)
             .execute(),
             fix="fix the unit ids in the launch log, or add those units to the panel",
@@ -806,3 +945,207 @@ def require_weights(
             fix="drop those rows or give them a positive weight",
         )
     return w
+
+
+# ------------------------------------------------------------------------------------------------
+# reserved names at entry (hardening class 1): every DiD entry point sees only `__at_` columns
+# ------------------------------------------------------------------------------------------------
+LOG_COLUMNS = ("component", "start_period")
+"""The launch log's contract columns besides the unit (kept under their own names)."""
+
+
+def user_columns(
+    *,
+    columns: Sequence[str],
+    outcome: str | None = None,
+    formula: str | None = None,
+    tables: int = 1,
+    log: int | None = None,
+    log_unit: str | None = None,
+    names: dict[str, str] | None = None,
+) -> Callable[[F], F]:
+    """Run an entry point on its columns renamed to reserved internal names (`data.roles`).
+
+    The wrapper checks the column arguments (`columns`: keyword arguments naming one column, a
+    list of them, or None) with the user's names, selects only those columns from the positional
+    table(s) under ``__at_<argument>`` (one internal name per distinct user column, so a column
+    given twice stays one column), rewrites `formula` (an R one-sided formula naming covariates)
+    the same way, checks the numeric range of `outcome` (`data.numeric.check_outcome`), and calls
+    the entry point on the renamed table(s) inside ``roles.user_names()``. The result speaks the
+    user's names again (terms, labels, options, checks) and its provenance fingerprints the user's
+    table. `log` is the position of a launch log: its `log_unit` column is renamed like the panel's
+    and only the contract columns are kept. `names` maps further internal names (e.g. the cohort
+    a design derives) to the words messages use for them. The undecorated function is
+    ``func.__wrapped__`` (for calls from inside another entry point, on renamed tables).
+    """
+
+    def decorate(func: F) -> F:
+        sig = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            call = dict(bound.arguments)
+            params = list(sig.parameters)
+            # 1. the column arguments, with the user's names
+            given: dict[str, tuple[str, ...] | str | None] = {}
+            for arg in columns:
+                value = call.get(arg)
+                if value is None:
+                    given[arg] = None
+                elif isinstance(value, str):
+                    given[arg] = column_name(value, arg)
+                else:
+                    given[arg] = column_names(value, arg)
+            covariates = parse_xformla(call[formula]) if formula is not None else ()
+            # 2. one internal name per distinct user column, in argument order
+            role_of: dict[str, str] = {}
+            for arg, value in [*given.items(), *(("xformla", c) for c in covariates)]:
+                many = value is not None and not isinstance(value, str)
+                for i, col in enumerate(() if value is None else ((value,) if not many else value)):
+                    role_of.setdefault(col, f"{arg}_{i}" if many else arg)
+            if covariates:
+                role_of = {
+                    c: (f"xformla_{covariates.index(c)}" if r == "xformla" else r)
+                    for c, r in role_of.items()
+                }
+            frames = [as_table(call[params[i]]) for i in range(tables)]
+            # the table whose columns are renamed: the panel, or the launch log when it is alone
+            main = next((i for i in range(tables) if i != log), log)
+            assert main is not None
+            unit = call[log_unit] if log_unit is not None else None
+            if log is not None:
+                require_columns(
+                    frames[log],
+                    {"component": "string", unit: "key", "start_period": "integer"},
+                    role="launch_log",
+                )
+                if main != log:
+                    require_joinable(frames[main], frames[log], unit=unit)
+            roles = select_roles(
+                frames[main],
+                {r: c for c, r in role_of.items() if main != log or c == unit},
+            )
+            internal_of = {c: internal(r) for c, r in role_of.items()}
+            renamed = list(frames)
+            renamed[main] = roles.table
+            if log is not None:
+                lt = frames[log]
+                renamed[log] = lt.select(
+                    **{internal_of[unit]: lt[unit]}, **{c: lt[c] for c in LOG_COLUMNS}
+                )
+            roles = dataclasses.replace(roles, user={**roles.user, **(names or {})})
+            # 3. the call on internal names
+            new = dict(call)
+            for i in range(tables):
+                new[params[i]] = renamed[i]
+            for arg, value in given.items():
+                if value is None:
+                    continue
+                new[arg] = (
+                    internal_of[value]
+                    if isinstance(value, str)
+                    else type(call[arg])(internal_of[c] for c in value)
+                    if isinstance(call[arg], list | tuple)
+                    else tuple(internal_of[c] for c in value)
+                )
+            rewritten = None
+            if covariates:
+                rewritten = "~ " + " + ".join(internal_of[c] for c in covariates)
+                new[formula] = rewritten  # type: ignore[index]
+            with roles.user_names():
+                if outcome is not None and call.get(outcome) is not None and main != log:
+                    y = call[outcome]
+                    check_outcome(roles.table, internal_of[y], label=y)
+                result = func(**new)
+            originals = {rewritten: call[formula]} if rewritten else {}
+            return to_user_names(result, roles, source=frames[main], originals=originals)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def require_joinable(panel: ir.Table, log: ir.Table, *, unit: str) -> None:
+    """The panel and the launch log can be joined on `unit`: one connection, comparable types."""
+    try:
+        same = panel._find_backend() is log._find_backend()
+    except Exception:  # an unbound table: ibis names the problem later
+        same = True
+    if not same:
+        raise DataError(
+            f"the panel ({_table_name(panel)}) and the launch log ({_table_name(log)}) live in two "
+            "different connections (engines), so they cannot be joined",
+            columns=[unit],
+            fix="load both tables into the same connection (e.g. con.create_table(...)), or pass "
+            "both as pandas DataFrames",
+        )
+    if unit not in panel.schema():
+        return  # the panel's column check names it
+    a, b = panel.schema()[unit], log.schema()[unit]
+    comparable = (
+        (a.is_numeric() and b.is_numeric())
+        or (a.is_string() and b.is_string())
+        or (a.is_temporal() and b.is_temporal())
+        or a == b
+    )
+    if not comparable:
+        raise DataError(
+            f"unit {unit!r} is {a} in the panel but {b} in the launch log, so no launch matches "
+            "a panel unit",
+            columns=[unit],
+            fix=f"cast {unit!r} to one type in both tables (e.g. both strings)",
+        )
+
+
+def _table_name(table: ir.Table) -> str:
+    """The engine's name of a table ('table events'), or a plain word for an unnamed one."""
+    name = getattr(table.op(), "name", None)
+    return f"table {name!r}" if isinstance(name, str) else "an unnamed table"
+
+
+def to_user_names(
+    obj: Any, roles: Roles, *, source: ir.Table, originals: dict[str, str] | None = None
+) -> Any:
+    """`obj` (a result) with every internal column name replaced by the user's, and provenance
+    fingerprinting the user's table."""
+    originals = originals or {}
+
+    def text(s: str) -> str:
+        return originals[s] if s in originals else roles.to_user(s)
+
+    def walk(x: Any) -> Any:
+        if isinstance(x, str):
+            return text(x)
+        if isinstance(x, pd.DataFrame):
+            out = x.rename(columns=lambda c: text(c) if isinstance(c, str) else c)
+            for c in out.columns:
+                if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+                    vals = out[c]
+                    if vals.map(lambda v: isinstance(v, str) and RESERVED_PREFIX in v).any():
+                        out[c] = vals.map(lambda v: text(v) if isinstance(v, str) else v)
+            return out
+        if isinstance(x, DataFingerprint):
+            return fingerprint(source, n_rows=x.n_rows, source=x.source)
+        if isinstance(x, tuple | list):
+            return type(x)(walk(v) for v in x)
+        if isinstance(x, dict):
+            return {walk(k): walk(v) for k, v in x.items()}
+        if dataclasses.is_dataclass(x) and not isinstance(x, type) and _speaks(x):
+            changes = {
+                f.name: walk(getattr(x, f.name))
+                for f in dataclasses.fields(x)
+                if f.init and not f.metadata.get("internal")
+            }
+            return dataclasses.replace(x, **changes)
+        return x
+
+    return walk(obj)
+
+
+def _speaks(x: Any) -> bool:
+    """Results, checks, estimates and provenance carry user-facing names; influence functions and
+    other internal dataclasses do not."""
+    module = type(x).__module__
+    return module in ("attribution.results", "attribution.designs.did.results")

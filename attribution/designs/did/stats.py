@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.data.engine import fetch
+from attribution.data.roles import internal
 from attribution.designs.did.request import DidPanel
 
 __all__ = [
@@ -118,7 +119,9 @@ def cohort_moments(panel: DidPanel) -> CohortMoments:
             unit_aggs[f"p{k}"] = ibis.ifelse(here, rows._w, 0.0).sum()
     if panel.clustervars:
         unit_aggs["c"] = rows._c.max()
-    units = rows.group_by("_id").aggregate(**unit_aggs)
+    # in unit order: sums in the engine add rows in the order they arrive, and a hash aggregate
+    # emits groups in an order that can change between runs (last-bit differences)
+    units = rows.group_by("_id").aggregate(**unit_aggs).order_by("_id")
 
     znames = [f"y{k}" for k in range(T)]
     if not panel.balanced:
@@ -252,15 +255,16 @@ def count_distinct(table: ir.Table, column: str) -> int:
     return int(table.select(column).distinct().count().execute())
 
 
-COHORT = "_cohort"
+COHORT = internal("cohort")
 """Column holding a unit's cohort for one component, added by `cohorts_from_log`."""
 
 
 def cohorts_from_log(panel: ir.Table, log: ir.Table, *, component: str, unit: str) -> ir.Table:
     """The panel with `COHORT` = that component's start period on the unit, 0 if it never came."""
+    u, start = internal("log_unit"), internal("log_start")
     comp = log.filter(log.component == component).select(
-        _u=log[unit], _start=log.start_period.cast("int64")
+        **{u: log[unit], start: log.start_period.cast("int64")}
     )
-    joined = panel.left_join(comp, panel[unit] == comp._u)
-    joined = joined.mutate(**{COHORT: ibis.coalesce(joined._start, ibis.literal(0, "int64"))})
-    return joined.drop("_u", "_start")
+    joined = panel.left_join(comp, panel[unit] == comp[u])
+    joined = joined.mutate(**{COHORT: ibis.coalesce(joined[start], ibis.literal(0, "int64"))})
+    return joined.drop(u, start)

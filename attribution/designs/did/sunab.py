@@ -32,7 +32,8 @@ def last_treated_sample(
     df: pd.DataFrame, *, cohorts: np.ndarray, tname: str, gname: str
 ) -> pd.DataFrame:
     """Rows for control_group="lasttreated": treated cohorts before the last cohort adopts, with
-    the last cohort recoded as the control (``_cohort`` 0); never-treated units are left out."""
+    the last cohort recoded as the control (`gname` 0); never-treated units are left out. `gname`
+    holds the effective cohort (0 = never treated within the sample)."""
     if len(cohorts) < 2:
         raise DesignError(
             "control_group='lasttreated' needs at least two treated cohorts (the last one is the "
@@ -41,11 +42,11 @@ def last_treated_sample(
             fix="use control_group='nevertreated' with never-treated units",
         )
     g_last = float(cohorts[-1])
-    g = df["_cohort"].to_numpy(float)
+    g = df[gname].to_numpy(float)
     keep = (g != 0) & (df[tname].to_numpy(float) < g_last)
     out = df.loc[keep].reset_index(drop=True)
-    g = out["_cohort"].to_numpy(float)
-    return out.assign(_cohort=np.where(g == g_last, 0.0, g))
+    g = out[gname].to_numpy(float)
+    return out.assign(**{gname: np.where(g == g_last, 0.0, g)})
 
 
 def interaction_design(

@@ -84,3 +84,20 @@ def test_aggte_inherits_and_overrides_options(res):
     assert a.overall.conf_high - a.overall.conf_low < b.overall.conf_high - b.overall.conf_low
     assert a.overall.std_error == b.overall.std_error
     assert a.provenance.options["att_gt.control_group"] == "nevertreated"
+
+
+@pytest.mark.parametrize("arg", ["min_e", "max_e"])
+@pytest.mark.parametrize("value", ["0.05", np.nan, True, 1e300, object()])
+def test_event_time_bounds_are_checked(res, arg, value):
+    """min_e / max_e take numbers and ±inf (R's "no bound"); the bad-input catalogue skips them
+    because its float bad values include inf."""
+    from attribution.errors import OptionError
+
+    with pytest.raises(OptionError, match=arg):
+        aggte(res, type="dynamic", **{arg: value})
+
+
+def test_event_time_bounds_accept_infinity(res):
+    a = aggte(res, type="dynamic", min_e=-np.inf, max_e=np.inf)
+    b = aggte(res, type="dynamic")
+    assert a.overall_att == b.overall_att
