@@ -64,8 +64,7 @@ class Roles:
     def user_names(self) -> Iterator[None]:
         """Errors raised and warnings emitted inside speak the user's column names, never the
         internal ones (warnings are re-emitted, translated, under the caller's filters)."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:  # the caller's filters still apply
             try:
                 yield
             except AttributionError as exc:
