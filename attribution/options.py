@@ -11,6 +11,7 @@ __all__ = [
     "BasePeriod",
     "ControlGroup",
     "EstMethod",
+    "HonestInference",
     "HonestMethod",
     "LaunchMethod",
     "Permutation",
@@ -32,6 +33,7 @@ SynthMethod = Literal["sdid", "sc", "did"]
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
 SaControl = Literal["never", "last"]
 HonestMethod = Literal["smoothness", "relative_magnitudes"]
+HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-LF, Conditional: RM
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
