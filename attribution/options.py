@@ -12,6 +12,7 @@ __all__ = [
     "ControlGroup",
     "EstMethod",
     "FeVcov",
+    "HonestInference",
     "HonestMethod",
     "Jackknife",
     "LaunchMethod",
@@ -47,6 +48,7 @@ Jackknife = Literal["stata", "fixed_weights"]
 SaControl = Literal["never", "last"]
 """Deprecated: sun_abraham(control=...); use control_group="nevertreated" / "lasttreated"."""
 HonestMethod = Literal["smoothness", "relative_magnitudes"]
+HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-LF, Conditional: RM
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]

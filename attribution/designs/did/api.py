@@ -47,7 +47,7 @@ from attribution.designs.did.group_time import (
     separation_note,
     wald_pretest,
 )
-from attribution.designs.did.honest import sensitivity_table, split_event_study
+from attribution.designs.did.honest import honest_arrays, split_event_study
 from attribution.designs.did.influence import AffineInfluence, Influence
 from attribution.designs.did.launch_log import overlap_pairs, stack_cohorts
 from attribution.designs.did.request import (
@@ -116,6 +116,7 @@ from attribution.options import (
     ControlGroup,
     EstMethod,
     FeVcov,
+    HonestInference,
     HonestMethod,
     LaunchMethod,
     OnSeparation,
@@ -1217,6 +1218,7 @@ def honest_did(
     Mbar: float | Sequence[float] | None = None,
     e: int = 0,
     alpha: float = 0.05,
+    inference: HonestInference | None = None,
 ) -> HonestResult:
     """Rambachan–Roth sensitivity of the event-time-`e` effect to violations of parallel trends.
 
@@ -1231,9 +1233,18 @@ def honest_did(
     check_event_result(result, "honest_did")
     parts = split_event_study(*result.event_study())
     e = check_target_event_time(e, parts.post_times)
-    table, breakdown, grid = sensitivity_table(
-        parts, method=method, M=M, Mbar=Mbar, e=e, alpha=alpha
+    sens = honest_arrays(
+        parts.beta,
+        parts.sigma,
+        parts.n_pre,
+        method=method,
+        M=M,
+        Mbar=Mbar,
+        l_vec=(parts.post_times == e).astype(float),
+        alpha=alpha,
+        inference=inference,
     )
+    table, breakdown, grid = sens.table, sens.breakdown, sens.grid
     n_units = getattr(result, "sample_size", None)
     return HonestResult(
         design="did.honest_did",
@@ -1246,6 +1257,7 @@ def honest_did(
                 "method": method,
                 "grid": grid.tolist(),
                 "e": e,
+                "inference": sens.inference,
                 "alpha": alpha,
                 "source": getattr(result, "design", builtins.type(result).__name__),
             },

@@ -12,21 +12,24 @@ normalised to 0 in the reference period. The target is θ = τ_e, the effect at 
   to a linear trend, which ΔSD leaves free). Solved as a 1-D search over the bias budget with a
   convex QP inside (scipy SLSQP).
 
-- ``method="relative_magnitudes"``: δ ∈ ΔRM(M̄) = {δ : |δ_{t+1} - δ_t| ≤ M̄ · max_{s<0} |δ_{s+1} - δ_s|
-  for post periods}, the union over s and sign of polyhedra {δ : A_{s,±} δ ≤ 0} (RR footnote 9).
+- ``method="relative_magnitudes"``: δ ∈ ΔRM(M̄) = {δ : |δ_{t+1} - δ_t| <= M̄ · max_{s<0} |δ_{s+1} - δ_s|
+  for post periods}, the union over s and sign of polyhedra {δ : A_{s,±} δ <= 0} (RR footnote 9).
   Interval: RR's default "C-LF" — invert, for each θ̄, the Andrews–Roth–Pakes (2023) conditional
-  test with a least-favourable first stage of size κ = α/10, and take the union over polyhedra.
-  The test statistic η̂ is the LP value max γ'Y(θ̄) over the dual polytope
-  {γ ≥ 0, X̃'γ = 0, σ̃'γ = 1}, whose vertices are enumerated exactly (small for event studies);
-  the conditional critical value is a truncated-normal quantile with the truncation points
-  [V_lo, V_up] computed over those vertices; the least-favourable critical value is simulated
-  (20,000 seeded draws). As in HonestDiD only moments that involve post-periods enter when there
-  are several post-periods. The confidence set's ends are found by a grid then bisection (HonestDiD
-  reports the extreme accepted grid points, so its intervals are inside ours by < 1 grid step).
-  When the polytope is too large to enumerate (> 200,000 candidate bases, ~10+ post-periods) a
-  valid but conservative Bonferroni projection is used instead and labelled "RM-Bonferroni":
-  with α₂ = α/10, a simultaneous sup-t upper bound m̂ on the largest pre-period change and a
+  test with a least-favourable first stage of size κ = α/10, and take the union over polyhedra
+  ("Conditional": the conditional test alone). As in HonestDiD only moments that involve
+  post-periods enter. The test statistic, the conditioning vertex, its truncation interval and the
+  least-favourable critical value (20,000 seeded draws) are linear programs solved with HiGHS
+  (moment_inequalities.py), so long event studies need no vertex enumeration; the confidence set's
+  ends are found by scanning then bisection (HonestDiD reports the extreme accepted points of a
+  grid, so its intervals are inside ours by < 1 grid step). If the test cannot be computed (a
+  moment with zero variance, an LP failure) a valid but conservative Bonferroni projection is
+  reported instead, labelled "RM-Bonferroni" and announced by an AttributionWarning: with
+  α₂ = α/10, a simultaneous sup-t upper bound m̂ on the largest pre-period change and a
   (1 - α + α₂) interval for β_e, widened by the identified-set half-width M̄·k·m̂.
+
+`honest_arrays(betahat, sigma, num_pre_periods, ...)` runs either analysis on arrays (R HonestDiD's
+createSensitivityResults / createSensitivityResults_relativeMagnitudes); `honest_did` feeds it an
+event study.
 
 The result consumes only the ``event_study() -> (event_times, estimates, vcov)`` protocol, so it
 works for TWFE / Sun–Abraham event studies and Callaway–Sant'Anna dynamic aggregations (which must
@@ -35,26 +38,46 @@ use a universal base period).
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from attribution import config
-from attribution.errors import DesignError, EstimationError, OptionError
+from attribution.designs.did.moment_inequalities import (
+    ArpUnavailable,
+    MomentInequalities,
+    RayStore,
+    lowest_accepted,
+)
+from attribution.errors import AttributionWarning, DesignError, EstimationError, OptionError
 from attribution.inference import uniform_critical_value
+from attribution.options import HonestInference, HonestMethod, check_alpha, check_option
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
+    "INFERENCE",
     "EventStudyParts",
+    "FlciFrontier",
+    "HonestInference",
+    "HonestMethod",
+    "HonestSensitivity",
+    "arp_union_interval",
+    "arp_union_rejects",
     "flci",
     "folded_normal_quantile",
+    "honest_arrays",
+    "rm_arp_ci",
     "rm_bonferroni_ci",
-    "sensitivity_table",
+    "rm_moment_inequalities",
+    "rm_piece_constraints",
     "split_event_study",
 ]
 
@@ -150,8 +173,8 @@ def folded_normal_quantile(bias: float, alpha: float) -> float:
     if b == 0:
         return float(stats.norm.ppf(1 - alpha / 2))
 
-    def f(c: float) -> float:
-        return stats.norm.cdf(c - b) - stats.norm.cdf(-c - b) - (1 - alpha)
+    def f(c: float) -> float:  # special.ndtr is stats.norm.cdf without its overhead
+        return float(special.ndtr(c - b) - special.ndtr(-c - b)) - (1 - alpha)
 
     return float(optimize.brentq(f, 0.0, b + 10.0, xtol=1e-14, rtol=1e-14))
 
@@ -177,61 +200,71 @@ class _Flci:
     weights: np.ndarray
 
 
-def flci(
-    beta: np.ndarray, sigma: np.ndarray, n_pre: int, l_post: np.ndarray, m: float, alpha: float
-) -> _Flci:
-    """Optimal fixed-length CI for θ = l'τ_post under ΔSD(m) (module docstring)."""
-    n_post = len(l_post)
-    a, trend = _second_differences(n_pre, n_post)
-    a_pinv = np.linalg.pinv(a)  # maps second differences to δ orthogonal to the trend
-    sp, spq = sigma[:n_pre, :n_pre], sigma[:n_pre, n_pre:]
-    lq = np.asarray(l_post, float)
-    r = -float(trend[n_pre:] @ lq)
-    tp = trend[:n_pre]
-    const = float(lq @ sigma[n_pre:, n_pre:] @ lq)
+class FlciFrontier:
+    """The M-free part of the FLCI: for a bias budget b, the minimum-variance pre-period weights v
+    subject to ||A⁺'w||₁ <= b (w = (v, l)) and v'trend = r (ΔSD leaves linear trends free).
 
-    def var(v: np.ndarray) -> float:
-        return float(v @ sp @ v + 2 * v @ spq @ lq + const)
+    It depends on Σ, T_pre and l only, so one frontier serves every M (and every β̂); each budget
+    is solved once (a convex QP, scipy SLSQP), warm-started from the nearest budget already solved.
+    """
 
-    # minimum-variance v subject to v'tp = r (KKT system)
-    kkt = np.block([[2 * sp, tp[:, None]], [tp[None, :], np.zeros((1, 1))]])
-    rhs = np.concatenate([-2 * spq @ lq, [r]])
-    v0 = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:n_pre]
+    def __init__(self, sigma: np.ndarray, n_pre: int, l_post: np.ndarray) -> None:
+        self.n_pre = n_pre
+        self.lq = lq = np.asarray(l_post, float)
+        a, trend = _second_differences(n_pre, len(lq))
+        a_pinv = np.linalg.pinv(a)  # maps second differences to δ orthogonal to the trend
+        self.sp, self.spq = sigma[:n_pre, :n_pre], sigma[:n_pre, n_pre:]
+        self.r = -float(trend[n_pre:] @ lq)
+        self.tp = tp = trend[:n_pre]
+        self.const = float(lq @ sigma[n_pre:, n_pre:] @ lq)
+        self.a_pinv = a_pinv
+        # minimum-variance v subject to v'tp = r (KKT system)
+        kkt = np.block([[2 * self.sp, tp[:, None]], [tp[None, :], np.zeros((1, 1))]])
+        rhs = np.concatenate([-2 * self.spq @ lq, [self.r]])
+        self.v0 = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:n_pre]
+        self.ap, self.aq = a_pinv.T[:, :n_pre], a_pinv.T[:, n_pre:] @ lq  # A⁺'w = ap v + aq
+        self.k = self.ap.shape[0]
+        self._solved: dict[float, np.ndarray] = {}
+        self._lp: tuple[float, np.ndarray] | None = None
 
-    def bias_of(v: np.ndarray) -> float:
-        return m * float(np.abs(a_pinv.T @ np.concatenate([v, lq])).sum())
+    def var(self, v: np.ndarray) -> float:
+        return float(v @ self.sp @ v + 2 * v @ self.spq @ self.lq + self.const)
 
-    def result(v: np.ndarray) -> _Flci:
-        sd = np.sqrt(max(var(v), 0.0))
-        b = bias_of(v)
-        hl = sd * folded_normal_quantile(b / sd, alpha)
-        return _Flci(float(np.concatenate([v, lq]) @ beta), hl, sd, b, v)
+    def bias_norm(self, v: np.ndarray) -> float:
+        """||A⁺'w||₁: the worst-case bias per unit of M."""
+        return float(np.abs(self.a_pinv.T @ np.concatenate([v, self.lq])).sum())
 
-    if m == 0:
-        return result(v0)
-    ap, aq = a_pinv.T[:, :n_pre], a_pinv.T[:, n_pre:] @ lq  # A⁺'w = ap v + aq
-    k = ap.shape[0]
+    def budget_range(self) -> tuple[float, float, np.ndarray]:
+        """(smallest attainable budget, the budget of v0, the weights at the smallest)."""
+        if self._lp is None:
+            n_pre, k, ap, aq = self.n_pre, self.k, self.ap, self.aq
+            # smallest attainable bias: LP min Σu s.t. -u <= ap v + aq <= u, tp'v = r
+            lp = optimize.linprog(
+                np.concatenate([np.zeros(n_pre), np.ones(k)]),
+                A_ub=np.block([[ap, -np.eye(k)], [-ap, -np.eye(k)]]),
+                b_ub=np.concatenate([-aq, aq]),
+                A_eq=np.concatenate([self.tp, np.zeros(k)])[None, :],
+                b_eq=[self.r],
+                bounds=[(None, None)] * (n_pre + k),
+                method="highs",
+            )
+            if lp.status != 0:
+                raise EstimationError(f"FLCI: the bias linear program failed ({lp.message})")
+            self._lp = (float(lp.fun), lp.x[:n_pre])
+        u_min, v_lp = self._lp
+        return u_min, float(np.abs(self.ap @ self.v0 + self.aq).sum()), v_lp
 
-    # smallest attainable bias: LP min Σu s.t. -u <= ap v + aq <= u, tp'v = r
-    c = np.concatenate([np.zeros(n_pre), np.ones(k)])
-    a_ub = np.block([[ap, -np.eye(k)], [-ap, -np.eye(k)]])
-    b_ub = np.concatenate([-aq, aq])
-    lp = optimize.linprog(
-        c,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=np.concatenate([tp, np.zeros(k)])[None, :],
-        b_eq=[r],
-        bounds=[(None, None)] * (n_pre + k),
-        method="highs",
-    )
-    if lp.status != 0:
-        raise EstimationError(f"FLCI: the bias linear program failed ({lp.message})")
-    u_min, u_max = float(lp.fun), float(np.abs(ap @ v0 + aq).sum())
-    v_lp = lp.x[:n_pre]
-
-    def min_var_given_budget(budget: float, start: np.ndarray) -> np.ndarray:
-        """min var(v) s.t. Σ|ap v + aq| <= budget, tp'v = r (convex QP via SLSQP)."""
+    def weights(self, budget: float) -> np.ndarray:
+        """min var(v) s.t. Σ|ap v + aq| <= budget, tp'v = r."""
+        if budget in self._solved:
+            return self._solved[budget]
+        u_min, u_max, v_lp = self.budget_range()
+        if self._solved:
+            near = min(self._solved, key=lambda b: abs(b - budget))
+            start = self._solved[near]
+        else:
+            start = v_lp if budget < 0.5 * (u_min + u_max) else self.v0
+        n_pre, k, ap, aq, tp = self.n_pre, self.k, self.ap, self.aq, self.tp
         x0 = np.concatenate([start, np.abs(ap @ start + aq)])
         cons = [
             {
@@ -248,15 +281,15 @@ def flci(
             },
             {
                 "type": "eq",
-                "fun": lambda x: np.array([tp @ x[:n_pre] - r]),
+                "fun": lambda x: np.array([tp @ x[:n_pre] - self.r]),
                 "jac": lambda x: np.concatenate([tp, np.zeros(k)])[None, :],
             },
         ]
 
         def obj(x: np.ndarray) -> tuple[float, np.ndarray]:
             v = x[:n_pre]
-            g = np.concatenate([2 * sp @ v + 2 * spq @ lq, np.zeros(k)])
-            return var(v), g
+            g = np.concatenate([2 * self.sp @ v + 2 * self.spq @ self.lq, np.zeros(k)])
+            return self.var(v), g
 
         sol = optimize.minimize(
             obj,
@@ -266,16 +299,45 @@ def flci(
             method="SLSQP",
             options={"ftol": 1e-15, "maxiter": 500},
         )
-        return sol.x[:n_pre] if sol.success else start
+        v = sol.x[:n_pre] if sol.success else start
+        self._solved[budget] = v
+        return v
 
+
+def flci(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    m: float,
+    alpha: float,
+    *,
+    frontier: FlciFrontier | None = None,
+) -> _Flci:
+    """Optimal fixed-length CI for θ = l'τ_post under ΔSD(m) (module docstring).
+
+    The half-length sd(v)·cv_α(m·bias(v)/sd(v)) is minimised over the frontier's budgets: a grid
+    of 15, then a bounded scalar search around the best. Pass one `frontier` (built for the same
+    Σ, T_pre and l) to several calls to share its QP solutions.
+    """
+    fr = FlciFrontier(sigma, n_pre, l_post) if frontier is None else frontier
+    lq = fr.lq
+
+    def result(v: np.ndarray) -> _Flci:
+        sd = np.sqrt(max(fr.var(v), 0.0))
+        b = m * fr.bias_norm(v)
+        hl = sd * folded_normal_quantile(b / sd, alpha)
+        return _Flci(float(np.concatenate([v, lq]) @ beta), hl, sd, b, v)
+
+    if m == 0:
+        return result(fr.v0)
+    u_min, u_max, _ = fr.budget_range()
     if u_max - u_min <= 1e-12 * max(u_max, 1.0):
-        return result(v0)
+        return result(fr.v0)
     cache: dict[float, _Flci] = {}
 
     def hl_at(budget: float) -> float:
-        start = v_lp if budget < 0.5 * (u_min + u_max) else v0
-        v = min_var_given_budget(budget, start)
-        res = result(v)
+        res = result(fr.weights(budget))
         cache[budget] = res
         return res.half_length
 
@@ -288,8 +350,7 @@ def flci(
             hl_at, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10 * (u_max - u_min)}
         )
         hl_at(float(opt.x))
-    best = min(cache.values(), key=lambda f: f.half_length)
-    return best
+    return min(cache.values(), key=lambda f: f.half_length)
 
 
 def rm_bonferroni_ci(
@@ -325,16 +386,13 @@ def rm_bonferroni_ci(
 # ------------------------------------------------------------------------------------------------
 # relative magnitudes: Andrews–Roth–Pakes conditional test with a least-favourable first stage
 # ------------------------------------------------------------------------------------------------
-MAX_VERTICES_SUBSETS = 200_000
-"""Above this many candidate bases the dual vertices are not enumerated (Bonferroni fallback)."""
-
-
 def rm_piece_constraints(n_pre: int, n_post: int, mbar: float, s: int, sign: float) -> np.ndarray:
     """A with ΔRM_{s,sign}(M̄) = {δ : A δ <= 0} (Rambachan & Roth 2023, footnote 9).
 
     Every first difference of δ (over the full sequence with δ_ref = 0) is bounded in absolute
     value by sign·(δ_{s+1} - δ_s) in the pre-period and by M̄ times it in the post-period; the union
-    over s and sign is ΔRM(M̄). The reference column is dropped.
+    over s and sign is ΔRM(M̄). The reference column is dropped. s runs over all n_pre pre-period
+    changes, the last being the step into the reference (R HonestDiD's s = -(T_pre - 1), …, 0).
     """
     n = n_pre + n_post
     d = np.zeros((n, n + 1))
@@ -347,115 +405,230 @@ def rm_piece_constraints(n_pre: int, n_post: int, mbar: float, s: int, sign: flo
     return np.delete(a, n_pre, axis=1)
 
 
-def _dual_vertices(x_tilde: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
-    """Vertices of {γ >= 0, X̃'γ = 0, σ̃'γ = 1} (rows), or None if there are too many bases."""
-    k = len(sd)
-    eq = np.vstack([x_tilde.T, sd[None, :]]) if x_tilde.shape[1] else sd[None, :]
-    r = eq.shape[0]
-    if math.comb(k, r) > MAX_VERTICES_SUBSETS:
-        return None
-    rhs = np.zeros(r)
-    rhs[-1] = 1.0
-    found = []
-    for basis in itertools.combinations(range(k), r):
-        m = eq[:, basis]
-        if abs(np.linalg.det(m)) < 1e-12:
-            continue
-        g = np.linalg.solve(m, rhs)
-        if np.all(g >= -1e-10):
-            full = np.zeros(k)
-            full[list(basis)] = np.clip(g, 0.0, None)
-            found.append(full)
-    if not found:
-        return np.zeros((0, k))
-    return np.unique(np.round(np.array(found), 12), axis=0)
+def rm_moment_inequalities(
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    mbar: float,
+    *,
+    store: RayStore | None = None,
+) -> list[MomentInequalities]:
+    """The 2·T_pre polyhedra of ΔRM(M̄) as moment inequalities (raises ArpUnavailable).
+
+    Their post-period blocks are the same for every s, sign and M̄, so they share one RayStore
+    (pass `store` to share it across M̄ too).
+    """
+    n_post = len(l_post)
+    store = RayStore() if store is None else store
+    out = []
+    for s in range(n_pre):
+        for sign in (1.0, -1.0):
+            a = rm_piece_constraints(n_pre, n_post, mbar, s, sign)
+            out.append(MomentInequalities(a, np.zeros(len(a)), sigma, n_pre, l_post, store=store))
+    return out
+
+
+INFERENCE: dict[str, tuple[str, ...]] = {
+    "smoothness": ("FLCI",),
+    "relative_magnitudes": ("C-LF", "Conditional"),
+}
+"""The `inference` values each restriction supports (the first is the default, as in R HonestDiD)."""
+
+
+@dataclass
+class _PieceSearch:
+    """Accepted-set ends of one polyhedron's ARP test, searched lazily.
+
+    For the hybrid, the conditional test at level α̃ = (α-κ)/(1-κ) without the least-favourable
+    stage accepts every θ̄ the hybrid accepts (capping V_up at c_LF lowers the truncated-normal
+    quantile), and needs no simulation: its ends bound the hybrid's, and only polyhedra whose
+    bound can extend the union get c_LF simulated.
+    """
+
+    piece: MomentInequalities
+    beta: np.ndarray
+    alpha: float
+    hybrid: bool
+    seed: int
+    sd_theta: float
+
+    def __post_init__(self) -> None:
+        self._searched = False
+        self._start: float | None = None
+        self._outer: dict[str, float] = {}
+        self._ends: dict[tuple[str, bool], float | None] = {}
+        self._cv: float | None = None
+
+    @property
+    def kappa(self) -> float:
+        return self.alpha / 10
+
+    @property
+    def alpha_tilde(self) -> float:
+        return (self.alpha - self.kappa) / (1 - self.kappa) if self.hybrid else self.alpha
+
+    def accept_conditional(self, theta: float) -> bool:
+        return self.piece.accepts(self.beta, theta, self.alpha_tilde)
+
+    def accept(self, theta: float) -> bool:
+        """The test itself (the conditional check first: it is cheap and implied by the hybrid)."""
+        if not self.accept_conditional(theta):
+            return False
+        if not self.hybrid:
+            return True
+        if self._cv is None:
+            self._cv = self.piece.lf_critical_value(self.kappa, self.seed)
+        return self.piece.accepts(self.beta, theta, self.alpha, cv_lf=self._cv, kappa=self.kappa)
+
+    def start(self) -> float | None:
+        """A θ̄ the conditional test accepts (argmin of η̂ first), None if none is found."""
+        if not self._searched:
+            self._searched = True
+            t0 = self.piece.theta_argmin(self.beta)
+            if t0 is not None and self.accept_conditional(t0):
+                self._start = t0
+            else:
+                centre = 0.0 if t0 is None else t0
+                for k in range(1, 25):  # look around, further out each time
+                    for t in (centre - k * self.sd_theta, centre + k * self.sd_theta):
+                        if self.accept_conditional(t):
+                            self._start = t
+                            break
+                    if self._start is not None:
+                        break
+        return self._start
+
+    def end(self, side: str, *, exact: bool) -> float | None:
+        """Smallest (side 'low') or largest ('high') accepted θ̄: for the conditional test at
+        α̃ (exact=False, a bound for the hybrid) or for the test itself (exact=True)."""
+        if not self.hybrid:
+            exact = False
+        key = (side, exact)
+        if key not in self._ends:
+            self._ends[key] = self._search(side, exact)
+        return self._ends[key]
+
+    def _search(self, side: str, exact: bool) -> float | None:
+        start = self.start()
+        if start is None:
+            return None
+        direction = -1.0 if side == "low" else 1.0
+        if not exact:
+            outer = None
+            width = self.sd_theta
+            for _ in range(60):  # step out until the conditional test rejects
+                t = start + direction * width
+                if not self.accept_conditional(t):
+                    outer = t
+                    break
+                width *= 2.0
+            if outer is None:
+                return direction * math.inf
+            got = lowest_accepted(self.accept_conditional, outer, start, xtol=1e-7 * self.sd_theta)
+            self._outer[side] = outer
+            return got
+        bound = self.end(side, exact=False)  # the hybrid's set lies inside the conditional's
+        if bound is None:
+            return None
+        if not math.isfinite(bound):
+            return bound
+        if self.accept(start):
+            inner = start
+        else:  # the hybrid rejects the starting point: look between the conditional's ends
+            lo, hi = self.end("low", exact=False), self.end("high", exact=False)
+            if lo is None or hi is None:
+                return None
+            inner = next((float(t) for t in np.linspace(lo, hi, 49) if self.accept(float(t))), None)
+            if inner is None:
+                return None
+        return lowest_accepted(self.accept, self._outer[side], inner, xtol=1e-7 * self.sd_theta)
+
+
+def arp_union_interval(
+    pieces: Sequence[MomentInequalities],
+    beta: np.ndarray,
+    alpha: float,
+    *,
+    inference: str = "C-LF",
+    seed: int,
+    sd_theta: float,
+) -> tuple[float, float]:
+    """Confidence interval for θ under a union of polyhedra: [min, max] of the θ̄ accepted by
+    any polyhedron's ARP test (Rambachan & Roth 2023, Lemma 2.2; HonestDiD reports the same hull).
+
+    Each end of each polyhedron's set is found by scanning from a rejected point towards an
+    accepted one, then bisection. For the hybrid, polyhedra are visited in the order of their
+    conditional-test bounds (see _PieceSearch) and skipped once the bound cannot extend the
+    interval. Returns (nan, nan) if nothing is accepted.
+    """
+    hybrid = inference == "C-LF"
+    searches = [_PieceSearch(p, beta, alpha, hybrid, seed, sd_theta) for p in pieces]
+    lb, ub = math.inf, -math.inf
+    for side in ("low", "high"):
+        sign = 1.0 if side == "low" else -1.0
+        bounds = [(s, s.end(side, exact=False)) for s in searches]
+        bounds = sorted(((s, b) for s, b in bounds if b is not None), key=lambda sb: sign * sb[1])
+        best = math.inf
+        for s, b in bounds:
+            if sign * b >= best:
+                break
+            got = s.end(side, exact=True)
+            if got is not None:
+                best = min(best, sign * got)
+        if side == "low":
+            lb = best
+        else:
+            ub = -best
+    if not lb <= ub:
+        return math.nan, math.nan
+    return lb, ub
+
+
+def arp_union_rejects(
+    pieces: Sequence[MomentInequalities],
+    beta: np.ndarray,
+    theta: float,
+    alpha: float,
+    *,
+    inference: str = "C-LF",
+    seed: int,
+) -> bool:
+    """True when every polyhedron's ARP test rejects θ = θ̄ (θ̄ is outside the union's set)."""
+    hybrid = inference == "C-LF"
+    for p in pieces:
+        s = _PieceSearch(p, beta, alpha, hybrid, seed, 1.0)
+        if s.accept(theta):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
 class _ArpPiece:
-    """Everything the hybrid test needs for one polyhedron, independent of the tested θ̄."""
+    """One ΔRM polyhedron with its least-favourable critical value (κ = α/10)."""
 
-    a: np.ndarray  # moment rows used (A restricted to rows_for_arp)
-    a1: np.ndarray  # column that multiplies θ̄
-    sigma_y: np.ndarray
-    verts: np.ndarray
+    moments: MomentInequalities
     cv_lf: float
-
-
-def _arp_piece(
-    sigma: np.ndarray, n_pre: int, l_post: np.ndarray, a: np.ndarray, kappa: float, seed: int
-) -> _ArpPiece | None:
-    n_post = len(l_post)
-    a_post = a[:, n_pre:]
-    if n_post > 1:  # only the moments that involve post-periods (HonestDiD's default)
-        a = a[np.any(a_post != 0, axis=1)]
-        a_post = a[:, n_pre:]
-    q, _ = np.linalg.qr(np.column_stack([l_post, np.eye(n_post)]))
-    x_tilde = a_post @ q[:, 1:n_post]  # nuisance directions orthogonal to l
-    sigma_y = a @ sigma @ a.T
-    sd = np.sqrt(np.clip(np.diag(sigma_y), 0.0, None))
-    if np.any(sd <= 0):
-        return None
-    verts = _dual_vertices(x_tilde, sd)
-    if verts is None:
-        return None
-    w, u = np.linalg.eigh(sigma_y)
-    root = u * np.sqrt(np.clip(w, 0.0, None))
-    xi = np.random.default_rng(seed).standard_normal((20_000, len(sd))) @ root.T
-    cv_lf = float(np.quantile((xi @ verts.T).max(axis=1), 1 - kappa)) if len(verts) else np.inf
-    return _ArpPiece(a, a_post @ l_post / float(l_post @ l_post), sigma_y, verts, cv_lf)
-
-
-def _arp_accepts(
-    piece: _ArpPiece, beta: np.ndarray, theta: float, alpha: float, kappa: float
-) -> bool:
-    """Conditional-LF hybrid test of θ = θ̄ for one polyhedron (Andrews, Roth & Pakes 2023).
-
-    η̂ = max over dual vertices of γ'Y(θ̄); reject if η̂ exceeds the least-favourable (1-κ) critical
-    value, else compare η̂ with the (1-α̃) quantile (α̃ = (α-κ)/(1-κ)) of a N(0, γ*'Σγ*) truncated
-    to [V_lo, min(V_up, c_LF)], the values of η̂ for which γ* stays optimal given the rest of Y.
-    """
-    if len(piece.verts) == 0:
-        return True  # no informative moment
-    y = piece.a @ beta - piece.a1 * theta
-    vals = piece.verts @ y
-    j = int(np.argmax(vals))
-    eta = float(vals[j])
-    if eta > piece.cv_lf:
-        return False
-    g = piece.verts[j]
-    s2 = float(g @ piece.sigma_y @ g)
-    if s2 <= 0:
-        return eta <= 0
-    c = piece.sigma_y @ g / s2
-    rest = y - c * eta
-    av, bv = piece.verts @ c, piece.verts @ rest
-    below, above = av < 1 - 1e-10, av > 1 + 1e-10
-    v_lo = float(np.max(bv[below] / (1 - av[below]))) if below.any() else -np.inf
-    v_up = float(np.min(bv[above] / (1 - av[above]))) if above.any() else np.inf
-    v_up = min(v_up, piece.cv_lf)
-    sd = np.sqrt(s2)
-    z, z_lo, z_up = eta / sd, v_lo / sd, v_up / sd
-    if not z_lo - 1e-9 <= z <= z_up + 1e-9:
-        return True
-    alpha_t = (alpha - kappa) / (1 - kappa)
-    cval = max(0.0, float(stats.truncnorm.ppf(1 - alpha_t, z_lo, z_up)))
-    return z <= cval
 
 
 def rm_arp_pieces(
     sigma: np.ndarray, n_pre: int, l_post: np.ndarray, mbar: float, alpha: float, seed: int
 ) -> list[_ArpPiece] | None:
-    """The 2·T_pre polyhedra of ΔRM(M̄) prepared for testing; None if any is too large."""
-    pieces = []
-    for s in range(n_pre):
-        for sign in (1.0, -1.0):
-            a = rm_piece_constraints(n_pre, len(l_post), mbar, s, sign)
-            p = _arp_piece(sigma, n_pre, l_post, a, alpha / 10, seed)
-            if p is None:
-                return None
-            pieces.append(p)
-    return pieces
+    """The 2·T_pre polyhedra of ΔRM(M̄) with c_LF; None (with a warning) if ARP is unavailable."""
+    try:
+        return [
+            _ArpPiece(p, p.lf_critical_value(alpha / 10, seed))
+            for p in rm_moment_inequalities(sigma, n_pre, l_post, mbar)
+        ]
+    except ArpUnavailable as err:
+        _warn_rm_fallback(err)
+        return None
+
+
+def _arp_accepts(
+    piece: _ArpPiece, beta: np.ndarray, theta: float, alpha: float, kappa: float
+) -> bool:
+    """Conditional-LF hybrid test of θ = θ̄ for one polyhedron (Andrews, Roth & Pakes 2023)."""
+    return piece.moments.accepts(beta, theta, alpha, cv_lf=piece.cv_lf, kappa=kappa)
 
 
 def rm_arp_ci(
@@ -467,64 +640,248 @@ def rm_arp_ci(
     alpha: float,
     *,
     seed: int,
-    bracket: tuple[float, float],
-    n_grid: int = 401,
+    bracket: tuple[float, float] | None = None,
+    inference: str = "C-LF",
 ) -> tuple[float, float] | None:
-    """ΔRM(M̄) confidence set by inverting the C-LF hybrid test (union over polyhedra).
+    """ΔRM(M̄) confidence set by inverting the ARP test (union over polyhedra).
 
-    θ̄ on a grid over `bracket` (widened while the accepted set touches its ends), then each end
-    refined by bisection. Returns (lb, ub), (nan, nan) if nothing is accepted, None if the
-    polyhedra are too large to enumerate.
+    Returns (lb, ub), (nan, nan) if nothing is accepted, None (after an AttributionWarning) when
+    the test cannot be computed, e.g. a moment with zero variance. `bracket` is no longer needed
+    (kept for callers that still pass it).
     """
-    pieces = rm_arp_pieces(sigma, n_pre, l_post, mbar, alpha, seed)
-    if pieces is None:
+    del bracket
+    sd_theta = float(np.sqrt(l_post @ sigma[n_pre:, n_pre:] @ l_post))
+    try:
+        pieces = rm_moment_inequalities(sigma, n_pre, l_post, mbar)
+        return arp_union_interval(
+            pieces, beta, alpha, inference=inference, seed=seed, sd_theta=sd_theta
+        )
+    except ArpUnavailable as err:
+        _warn_rm_fallback(err)
         return None
 
-    def accept(theta: float) -> bool:
-        return any(_arp_accepts(p, beta, theta, alpha, alpha / 10) for p in pieces)
 
-    lo, hi = bracket
-    for _ in range(6):
-        grid = np.linspace(lo, hi, n_grid)
-        ok = np.array([accept(t) for t in grid])
-        if not ok.any():
-            return float("nan"), float("nan")
-        width = hi - lo
-        if ok[0] or ok[-1]:
-            lo, hi = (lo - width if ok[0] else lo), (hi + width if ok[-1] else hi)
-            continue
-        i, j = int(np.argmax(ok)), len(ok) - 1 - int(np.argmax(ok[::-1]))
-        step = grid[1] - grid[0]
-        return (
-            _bisect(accept, grid[i - 1], grid[i], step),
-            _bisect(accept, grid[j + 1], grid[j], step),
-        )
-    raise EstimationError(
-        "the relative-magnitudes confidence set is unbounded on the searched range",
-        fix="check the event study's covariance (near-zero variances?)",
+def _warn_rm_fallback(err: Exception) -> None:
+    warnings.warn(
+        "relative magnitudes: the Andrews–Roth–Pakes test could not be computed "
+        f"({err}); reporting the conservative Bonferroni interval instead (method "
+        "'RM-Bonferroni'), which is valid but wider",
+        AttributionWarning,
+        stacklevel=3,
     )
 
 
-def _bisect(accept: Any, out: float, inside: float, step: float) -> float:
-    """Boundary between a rejected point `out` and an accepted point `inside`."""
-    for _ in range(60):
-        if abs(inside - out) <= 1e-4 * step:
-            break
-        mid = 0.5 * (out + inside)
-        if accept(mid):
-            inside = mid
+# ------------------------------------------------------------------------------------------------
+# the sensitivity table on arrays (R HonestDiD's createSensitivityResults[_relativeMagnitudes])
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HonestSensitivity:
+    """What `honest_arrays` computes; `honest_did` wraps it in a HonestResult.
+
+    `table`: a row "original" (the conventional interval for θ = l'τ_post) then one row per grid
+    value, columns term, estimate, std_error, conf_low, conf_high, p_value, method ("FLCI", "C-LF",
+    "Conditional", "RM-Bonferroni" or "conventional"), M, Mbar. `breakdown`: the largest M (M̄)
+    whose interval still excludes 0 (nan if the original interval covers 0, inf if it never
+    does on the grid's range). `inference` is the method actually used for the grid rows.
+    """
+
+    table: pd.DataFrame
+    grid: np.ndarray
+    breakdown: float
+    method: str
+    inference: str
+
+
+def honest_arrays(
+    betahat: Sequence[float] | np.ndarray,
+    sigma: np.ndarray,
+    num_pre_periods: int,
+    *,
+    method: HonestMethod = "smoothness",
+    M: float | Sequence[float] | None = None,
+    Mbar: float | Sequence[float] | None = None,
+    l_vec: Sequence[float] | np.ndarray | None = None,
+    alpha: float = 0.05,
+    inference: HonestInference | None = None,
+    seed: int | None = None,
+) -> HonestSensitivity:
+    """Rambachan–Roth sensitivity of θ = l'τ_post from event-study arrays.
+
+    `betahat` holds the pre-period coefficients (oldest first, the reference period omitted) then
+    the post-period ones, `sigma` their covariance; as R HonestDiD's
+    ``createSensitivityResults(betahat, sigma, numPrePeriods, numPostPeriods, l_vec, Mvec, alpha)``
+    (smoothness: FLCI for each M; default M grid: 10 values from 0 to the largest pre-period second
+    difference plus two standard errors of θ) and ``createSensitivityResults_relativeMagnitudes``
+    (relative magnitudes: `inference` "C-LF" (default) or "Conditional" for each M̄; default
+    0, 0.5, …, 2). `l_vec` defaults to the first post period. `seed` (default config seed) drives
+    the least-favourable critical value's draws.
+    """
+    check_option("method", method, HonestMethod)
+    alpha = check_alpha(alpha)
+    beta = np.asarray(betahat, dtype=float)
+    sig = np.asarray(sigma, dtype=float)
+    if beta.ndim != 1 or sig.shape != (len(beta), len(beta)):
+        raise DesignError(
+            f"betahat must be a vector and sigma its square covariance; got shapes {beta.shape} "
+            f"and {sig.shape}"
+        )
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(sig))):
+        raise DesignError("betahat or sigma has non-finite entries")
+    if not np.allclose(sig, sig.T, rtol=1e-8, atol=1e-14 * max(np.abs(sig).max(), 1e-300)):
+        raise DesignError("sigma must be symmetric")
+    n_pre = num_pre_periods
+    if (
+        not isinstance(n_pre, int | np.integer)
+        or isinstance(n_pre, bool)
+        or not 1 <= n_pre < len(beta)
+    ):
+        raise OptionError(
+            f"num_pre_periods={num_pre_periods!r} must be an integer from 1 to {len(beta) - 1}",
+            fix="count the pre-period coefficients in betahat (the reference period is omitted)",
+        )
+    n_pre = int(n_pre)
+    n_post = len(beta) - n_pre
+    if l_vec is None:
+        l_post = np.eye(n_post)[0]
+    else:
+        l_post = np.asarray(l_vec, dtype=float).ravel()
+        if l_post.shape != (n_post,) or not np.all(np.isfinite(l_post)) or not l_post.any():
+            raise OptionError(
+                f"l_vec must be {n_post} finite weights on the post periods, not all zero",
+                fix="e.g. l_vec=[1, 0, ...] for the first post period",
+            )
+    if method == "smoothness" and Mbar is not None:
+        raise OptionError("Mbar belongs to method='relative_magnitudes'", fix="pass M=")
+    if method == "relative_magnitudes" and M is not None:
+        raise OptionError("M belongs to method='smoothness'", fix="pass Mbar=")
+    allowed = INFERENCE[method]
+    inference = allowed[0] if inference is None else inference
+    check_option("inference", inference, allowed)
+    seed = config.get().seed if seed is None else int(seed)
+
+    center = float(l_post @ beta[n_pre:])
+    se = float(np.sqrt(l_post @ sig[n_pre:, n_pre:] @ l_post))
+    if not se > 0:
+        raise DesignError("θ = l'τ_post has zero variance under sigma")
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows: list[dict[str, Any]] = [
+        {
+            "term": "original",
+            "estimate": center,
+            "std_error": se,
+            "conf_low": center - z * se,
+            "conf_high": center + z * se,
+            "p_value": float(2 * stats.norm.sf(abs(center / se))),
+            "method": "conventional",
+            "M": np.nan,
+            "Mbar": np.nan,
+        }
+    ]
+    if method == "smoothness":
+        pre_full = np.concatenate([beta[:n_pre], [0.0]])
+        sd2 = np.abs(np.diff(pre_full, 2)).max(initial=0.0)
+        grid = _nonnegative_grid(M, "M", np.linspace(0.0, sd2 + 2 * se, 10))
+        frontier = FlciFrontier(sig, n_pre, l_post)  # shared by every M
+
+        def interval(mv: float) -> tuple[float, float]:
+            f = flci(beta, sig, n_pre, l_post, mv, alpha, frontier=frontier)
+            return f.center - f.half_length, f.center + f.half_length
+
+        for mv in grid:
+            f = flci(beta, sig, n_pre, l_post, float(mv), alpha, frontier=frontier)
+            rows.append(
+                {
+                    "term": f"M={mv:g}",
+                    "estimate": f.center,
+                    "std_error": f.sd,
+                    "conf_low": f.center - f.half_length,
+                    "conf_high": f.center + f.half_length,
+                    "p_value": np.nan,
+                    "method": "FLCI",
+                    "M": mv,
+                    "Mbar": np.nan,
+                }
+            )
+        breakdown = flci_breakdown(interval, rows, grid)
+    else:
+        grid = _nonnegative_grid(Mbar, "Mbar", np.arange(0.0, 2.01, 0.5))
+        try:
+            cache: dict[float, list[MomentInequalities]] = {}
+            store = RayStore()  # vertices found at one M̄ serve every other
+
+            def pieces(mb: float) -> list[MomentInequalities]:
+                if mb not in cache:
+                    cache[mb] = rm_moment_inequalities(sig, n_pre, l_post, mb, store=store)
+                return cache[mb]
+
+            cis = [
+                arp_union_interval(
+                    pieces(float(mb)), beta, alpha, inference=inference, seed=seed, sd_theta=se
+                )
+                for mb in grid
+            ]
+            if any(math.isinf(v) for ci in cis for v in ci):
+                raise EstimationError(
+                    "the relative-magnitudes confidence set is unbounded",
+                    fix="check the event study's covariance (near-zero variances?)",
+                )
+            label = inference
+
+            def rejects_zero(mb: float) -> bool:
+                try:
+                    return arp_union_rejects(
+                        pieces(mb), beta, 0.0, alpha, inference=inference, seed=seed
+                    )
+                except ArpUnavailable as err:  # e.g. M̄ = 0 with a zero-variance moment
+                    warnings.warn(
+                        f"relative magnitudes breakdown: the Andrews–Roth–Pakes test could not "
+                        f"be computed at Mbar={mb:g} ({err}); the conservative Bonferroni "
+                        "interval decides there",
+                        AttributionWarning,
+                        stacklevel=4,
+                    )
+                    lb, ub, _, _ = rm_bonferroni_ci(beta, sig, n_pre, l_post, mb, alpha)
+                    return lb > 0 or ub < 0
+
+        except ArpUnavailable as err:
+            _warn_rm_fallback(err)
+            cis = [rm_bonferroni_ci(beta, sig, n_pre, l_post, float(mb), alpha)[:2] for mb in grid]
+            label = "RM-Bonferroni"
+        for mb, (lb, ub) in zip(grid, cis, strict=True):
+            rows.append(
+                {
+                    "term": f"Mbar={mb:g}",
+                    "estimate": center,
+                    "std_error": se,
+                    "conf_low": lb,
+                    "conf_high": ub,
+                    "p_value": np.nan,
+                    "method": label,
+                    "M": np.nan,
+                    "Mbar": mb,
+                }
+            )
+        if label == "RM-Bonferroni":
+            breakdown = rm_bonferroni_breakdown(beta, sig, n_pre, l_post, alpha, rows)
         else:
-            out = mid
-    return float(inside)
+            breakdown = rm_arp_breakdown(rejects_zero, rows, grid)
+    return HonestSensitivity(
+        table=pd.DataFrame(rows),
+        grid=grid,
+        breakdown=breakdown,
+        method=method,
+        inference=str(rows[-1]["method"]),
+    )
 
 
-# ------------------------------------------------------------------------------------------------
-# the sensitivity table (the entry point `honest_did` is in api.py, its result in results.py)
-# ------------------------------------------------------------------------------------------------
-def _grid(values: object, what: str, default: np.ndarray) -> np.ndarray:
+def _nonnegative_grid(values: object, what: str, default: np.ndarray) -> np.ndarray:
+    """The M / M̄ grid: sorted unique non-negative numbers (OptionError otherwise)."""
     if values is None:
         return default
-    arr = np.atleast_1d(np.asarray(values, dtype=float)) if _numeric(values) else None
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        arr = None
     if (
         arr is None
         or arr.ndim != 1
@@ -539,116 +896,89 @@ def _grid(values: object, what: str, default: np.ndarray) -> np.ndarray:
     return np.unique(arr)
 
 
-def _numeric(values: object) -> bool:
-    try:
-        np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _outside_zero(row: dict[str, Any]) -> bool:
+    return row["conf_low"] > 0 or row["conf_high"] < 0
 
 
-def sensitivity_table(
-    parts: EventStudyParts,
-    *,
-    method: str,
-    M: float | Sequence[float] | None,
-    Mbar: float | Sequence[float] | None,
-    e: int,
-    alpha: float,
-) -> tuple[pd.DataFrame, float, np.ndarray]:
-    """Rambachan–Roth sensitivity of the event-time-`e` effect: (table, breakdown value, grid).
-
-    Smoothness uses the optimal FLCI for each M in `M` (default: 10 values from 0 to the largest
-    pre-period second difference plus two standard errors of β_e); relative magnitudes inverts the
-    ARP conditional least-favourable hybrid test for each M̄ in `Mbar` (default 0, 0.5, …, 2) —
-    module docstring. The table's first row is the conventional interval ("original").
-    """
-    l_post = (parts.post_times == e).astype(float)
-    n_pre = parts.n_pre
-    beta, sigma = parts.beta, parts.sigma
-    center = float(l_post @ beta[n_pre:])
-    se = float(np.sqrt(l_post @ sigma[n_pre:, n_pre:] @ l_post))
-    z = stats.norm.ppf(1 - alpha / 2)
-    rows = [
-        {
-            "term": "original",
-            "estimate": center,
-            "std_error": se,
-            "conf_low": center - z * se,
-            "conf_high": center + z * se,
-            "p_value": float(2 * stats.norm.sf(abs(center / se))) if se > 0 else np.nan,
-            "method": "conventional",
-            "M": np.nan,
-            "Mbar": np.nan,
-        }
-    ]
-    if method == "smoothness":
-        pre_full = np.concatenate([beta[:n_pre], [0.0]])
-        sd2 = np.abs(np.diff(pre_full, 2)).max(initial=0.0)
-        grid = _grid(M, "M", np.linspace(0.0, sd2 + 2 * se, 10))
-
-        def interval(mv: float) -> tuple[float, float, float, float]:
-            f = flci(beta, sigma, n_pre, l_post, mv, alpha)
-            return f.center - f.half_length, f.center + f.half_length, f.center, f.sd
-
-        for mv in grid:
-            lb, ub, c, sd = interval(float(mv))
-            rows.append(
-                {
-                    "term": f"M={mv:g}",
-                    "estimate": c,
-                    "std_error": sd,
-                    "conf_low": lb,
-                    "conf_high": ub,
-                    "p_value": np.nan,
-                    "method": "FLCI",
-                    "M": mv,
-                    "Mbar": np.nan,
-                }
-            )
-        breakdown = _breakdown(lambda mv: interval(mv)[:2], rows, grid)
+def flci_breakdown(
+    interval: Callable[[float], tuple[float, float]],
+    rows: list[dict[str, Any]],
+    grid: np.ndarray,
+) -> float:
+    """Largest M whose FLCI excludes 0: a root of the bound between the bracketing grid points."""
+    if not _outside_zero(rows[0]):
+        return math.nan
+    ok = [_outside_zero(r) for r in rows[1:]]
+    if all(ok):
+        return math.inf if grid[-1] > 0 else 0.0
+    first_bad = ok.index(False)
+    if first_bad == 0:
+        if grid[0] == 0:
+            return math.nan
+        lo, hi = 0.0, float(grid[0])
     else:
-        grid = _grid(Mbar, "Mbar", np.arange(0.0, 2.01, 0.5))
-        seed = config.get().seed
-        arp_ok = True
-        for mb in grid:
-            ci: tuple[float, float] | None = None
-            if arp_ok:
-                blb, bub, _, _ = rm_bonferroni_ci(
-                    beta, sigma, n_pre, l_post, max(float(mb), 1e-3), alpha
-                )
-                pad = 0.25 * (bub - blb)
-                ci = rm_arp_ci(
-                    beta, sigma, n_pre, l_post, float(mb), alpha, seed=seed,
-                    bracket=(blb - pad, bub + pad),
-                )  # fmt: skip
-                arp_ok = ci is not None
-            if ci is None:
-                ci = rm_bonferroni_ci(beta, sigma, n_pre, l_post, float(mb), alpha)[:2]
-            rows.append(
-                {
-                    "term": f"Mbar={mb:g}",
-                    "estimate": center,
-                    "std_error": se,
-                    "conf_low": ci[0],
-                    "conf_high": ci[1],
-                    "p_value": np.nan,
-                    "method": "C-LF" if arp_ok else "RM-Bonferroni",
-                    "M": np.nan,
-                    "Mbar": mb,
-                }
-            )
-        if arp_ok:
-            breakdown = _rm_breakdown_arp(beta, sigma, n_pre, l_post, alpha, rows, grid, seed)
+        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
+    positive = rows[0]["conf_low"] > 0
+
+    def margin(mv: float) -> float:  # > 0 while the interval excludes 0
+        lb, ub = interval(mv)
+        return lb if positive else -ub
+
+    if lo == hi:
+        return lo
+    if lo == 0.0 and margin(0.0) <= 0:
+        return math.nan  # even M = 0 (exactly linear trends) does not exclude 0
+    return float(optimize.brentq(margin, lo, hi, xtol=1e-7 * max(hi, 1e-12), rtol=1e-10))
+
+
+def rm_arp_breakdown(
+    rejects_zero: Callable[[float], bool], rows: list[dict[str, Any]], grid: np.ndarray
+) -> float:
+    """Largest M̄ at which the ARP test still rejects θ = 0 (bisection between grid points)."""
+    if not _outside_zero(rows[0]):
+        return math.nan
+    ok = [_outside_zero(r) for r in rows[1:]]
+    if all(ok):
+        return math.inf
+    first_bad = ok.index(False)
+    if first_bad == 0:
+        if grid[0] == 0 or not rejects_zero(0.0):
+            return math.nan
+        lo, hi = 0.0, float(grid[0])
+    else:
+        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
+    while hi - lo > 1e-4 * max(hi, 1e-12):
+        mid = 0.5 * (lo + hi)
+        if rejects_zero(mid):
+            lo = mid
         else:
-            if any(r["method"] == "C-LF" for r in rows[1:]):  # mixed: recompute all conservatively
-                for r in rows[1:]:
-                    lb, ub, _, _ = rm_bonferroni_ci(beta, sigma, n_pre, l_post, r["Mbar"], alpha)
-                    r.update(conf_low=lb, conf_high=ub, method="RM-Bonferroni")
-            breakdown = _rm_breakdown(beta, sigma, n_pre, l_post, alpha, rows)
-    return pd.DataFrame(rows), breakdown, grid
+            hi = mid
+    return lo
 
 
+def rm_bonferroni_breakdown(
+    beta: np.ndarray,
+    sigma: np.ndarray,
+    n_pre: int,
+    l_post: np.ndarray,
+    alpha: float,
+    rows: list[dict[str, Any]],
+) -> float:
+    """Largest M̄ whose Bonferroni ΔRM interval excludes 0 (closed form: the bound is linear)."""
+    if not _outside_zero(rows[0]):
+        return math.nan
+    lb, ub, m_upper, spread = rm_bonferroni_ci(beta, sigma, n_pre, l_post, 1.0, alpha)
+    width = m_upper * spread
+    margin = 0.5 * (ub - lb) - width  # the sampling half-width at the Bonferroni level
+    slack = abs(0.5 * (lb + ub)) - margin
+    if slack <= 0:
+        return 0.0
+    return float(slack / width) if width > 0 else math.inf
+
+
+# ------------------------------------------------------------------------------------------------
+# result and public entry point
+# ------------------------------------------------------------------------------------------------
 def _excludes_zero(lb: float, ub: float) -> bool:
     return lb > 0 or ub < 0
 

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from attribution.designs.did import event_study, honest_did
 from attribution.designs.did.honest import (
+    FlciFrontier,
     _arp_accepts,
     flci,
     folded_normal_quantile,
@@ -167,10 +168,13 @@ def test_flci_and_rm_coverage_under_violations():
     tau = np.concatenate([np.zeros(n_pre), [0.2, 0.3]])
     root = np.linalg.cholesky(sigma)
     pieces = rm_arp_pieces(sigma, n_pre, np.array([1.0, 0.0]), 1.0, 0.05, seed=3)
+    frontier = FlciFrontier(sigma, n_pre, np.array([1.0, 0.0]))  # the FLCI weights ignore β̂
     hit_sd, hit_rm = [], []
     for _ in range(500):
         eps = root @ rng.normal(size=k)
-        f = flci(tau + delta_sd + eps, sigma, n_pre, np.array([1.0, 0.0]), m, 0.05)
+        f = flci(
+            tau + delta_sd + eps, sigma, n_pre, np.array([1.0, 0.0]), m, 0.05, frontier=frontier
+        )
         hit_sd.append(abs(f.center - 0.2) <= f.half_length)
         b_rm = tau + delta_rm + eps
         hit_rm.append(any(_arp_accepts(p, b_rm, 0.2, 0.05, 0.005) for p in pieces))
