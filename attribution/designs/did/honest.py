@@ -74,7 +74,6 @@ __all__ = [
     "flci",
     "folded_normal_quantile",
     "honest_arrays",
-    "rm_arp_ci",
     "rm_bonferroni_ci",
     "rm_moment_inequalities",
     "rm_piece_constraints",
@@ -602,65 +601,6 @@ def arp_union_rejects(
     return True
 
 
-@dataclass(frozen=True)
-class _ArpPiece:
-    """One ΔRM polyhedron with its least-favourable critical value (κ = α/10)."""
-
-    moments: MomentInequalities
-    cv_lf: float
-
-
-def rm_arp_pieces(
-    sigma: np.ndarray, n_pre: int, l_post: np.ndarray, mbar: float, alpha: float, seed: int
-) -> list[_ArpPiece] | None:
-    """The 2·T_pre polyhedra of ΔRM(M̄) with c_LF; None (with a warning) if ARP is unavailable."""
-    try:
-        return [
-            _ArpPiece(p, p.lf_critical_value(alpha / 10, seed))
-            for p in rm_moment_inequalities(sigma, n_pre, l_post, mbar)
-        ]
-    except ArpUnavailable as err:
-        _warn_rm_fallback(err)
-        return None
-
-
-def _arp_accepts(
-    piece: _ArpPiece, beta: np.ndarray, theta: float, alpha: float, kappa: float
-) -> bool:
-    """Conditional-LF hybrid test of θ = θ̄ for one polyhedron (Andrews, Roth & Pakes 2023)."""
-    return piece.moments.accepts(beta, theta, alpha, cv_lf=piece.cv_lf, kappa=kappa)
-
-
-def rm_arp_ci(
-    beta: np.ndarray,
-    sigma: np.ndarray,
-    n_pre: int,
-    l_post: np.ndarray,
-    mbar: float,
-    alpha: float,
-    *,
-    seed: int,
-    bracket: tuple[float, float] | None = None,
-    inference: str = "C-LF",
-) -> tuple[float, float] | None:
-    """ΔRM(M̄) confidence set by inverting the ARP test (union over polyhedra).
-
-    Returns (lb, ub), (nan, nan) if nothing is accepted, None (after an AttributionWarning) when
-    the test cannot be computed, e.g. a moment with zero variance. `bracket` is no longer needed
-    (kept for callers that still pass it).
-    """
-    del bracket
-    sd_theta = float(np.sqrt(l_post @ sigma[n_pre:, n_pre:] @ l_post))
-    try:
-        pieces = rm_moment_inequalities(sigma, n_pre, l_post, mbar)
-        return arp_union_interval(
-            pieces, beta, alpha, inference=inference, seed=seed, sd_theta=sd_theta
-        )
-    except ArpUnavailable as err:
-        _warn_rm_fallback(err)
-        return None
-
-
 def _warn_rm_fallback(err: Exception) -> None:
     warnings.warn(
         "relative magnitudes: the Andrews–Roth–Pakes test could not be computed "
@@ -979,93 +919,3 @@ def rm_bonferroni_breakdown(
 # ------------------------------------------------------------------------------------------------
 # result and public entry point
 # ------------------------------------------------------------------------------------------------
-def _excludes_zero(lb: float, ub: float) -> bool:
-    return lb > 0 or ub < 0
-
-
-def _breakdown(interval: Any, rows: list[dict[str, Any]], grid: np.ndarray) -> float:
-    """Largest M whose FLCI excludes 0: a root of the bound between the bracketing grid points."""
-    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
-        return float("nan")
-    ok = [_excludes_zero(r["conf_low"], r["conf_high"]) for r in rows[1:]]
-    if all(ok):
-        return float("inf") if grid[-1] > 0 else 0.0
-    first_bad = ok.index(False)
-    if first_bad == 0:
-        lo = 0.0
-        if grid[0] == 0:
-            return float("nan")
-        hi = float(grid[0])
-    else:
-        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
-    positive = rows[0]["conf_low"] > 0
-
-    def margin(mv: float) -> float:  # > 0 while the interval excludes 0
-        lb, ub = interval(mv)
-        return lb if positive else -ub
-
-    if lo == hi:
-        return lo
-    if lo == 0.0 and margin(0.0) <= 0:
-        return float("nan")  # even M = 0 (exactly linear trends) does not exclude 0
-    return float(optimize.brentq(margin, lo, hi, xtol=1e-7 * max(hi, 1e-12), rtol=1e-10))
-
-
-def _rm_breakdown_arp(
-    beta: np.ndarray,
-    sigma: np.ndarray,
-    n_pre: int,
-    l_post: np.ndarray,
-    alpha: float,
-    rows: list[dict[str, Any]],
-    grid: np.ndarray,
-    seed: int,
-) -> float:
-    """Largest M̄ at which the C-LF test still rejects θ = 0 (bisection between grid points)."""
-    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
-        return float("nan")
-
-    def rejects_zero(mb: float) -> bool:
-        pieces = rm_arp_pieces(sigma, n_pre, l_post, mb, alpha, seed)
-        if pieces is None:  # cannot happen: the grid values had the same polyhedra sizes
-            raise EstimationError("relative-magnitudes polyhedra too large to enumerate")
-        return not any(_arp_accepts(p, beta, 0.0, alpha, alpha / 10) for p in pieces)
-
-    ok = [_excludes_zero(r["conf_low"], r["conf_high"]) for r in rows[1:]]
-    if all(ok):
-        return float("inf")
-    first_bad = ok.index(False)
-    if first_bad == 0:
-        if grid[0] == 0 or not rejects_zero(0.0):
-            return float("nan")
-        lo, hi = 0.0, float(grid[0])
-    else:
-        lo, hi = float(grid[first_bad - 1]), float(grid[first_bad])
-    while hi - lo > 1e-4 * max(hi, 1e-12):
-        mid = 0.5 * (lo + hi)
-        if rejects_zero(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _rm_breakdown(
-    beta: np.ndarray,
-    sigma: np.ndarray,
-    n_pre: int,
-    l_post: np.ndarray,
-    alpha: float,
-    rows: list[dict[str, Any]],
-) -> float:
-    """Largest M̄ whose Bonferroni ΔRM interval excludes 0 (closed form: the bound is linear)."""
-    if not _excludes_zero(rows[0]["conf_low"], rows[0]["conf_high"]):
-        return float("nan")
-    lb, ub, m_upper, spread = rm_bonferroni_ci(beta, sigma, n_pre, l_post, 1.0, alpha)
-    width = m_upper * spread
-    margin = 0.5 * (ub - lb) - width  # the sampling half-width at the Bonferroni level
-    center = 0.5 * (lb + ub)
-    slack = abs(center) - margin
-    if slack <= 0:
-        return 0.0
-    return float(slack / width) if width > 0 else float("inf")

@@ -12,11 +12,11 @@ from matplotlib.figure import Figure
 from attribution.designs.did import event_study, honest_did
 from attribution.designs.did.honest import (
     FlciFrontier,
-    _arp_accepts,
+    arp_union_rejects,
     flci,
     folded_normal_quantile,
-    rm_arp_pieces,
     rm_bonferroni_ci,
+    rm_moment_inequalities,
     rm_piece_constraints,
     split_event_study,
 )
@@ -167,7 +167,7 @@ def test_flci_and_rm_coverage_under_violations():
     delta_rm = 0.03 * pos
     tau = np.concatenate([np.zeros(n_pre), [0.2, 0.3]])
     root = np.linalg.cholesky(sigma)
-    pieces = rm_arp_pieces(sigma, n_pre, np.array([1.0, 0.0]), 1.0, 0.05, seed=3)
+    pieces = rm_moment_inequalities(sigma, n_pre, np.array([1.0, 0.0]), 1.0)
     frontier = FlciFrontier(sigma, n_pre, np.array([1.0, 0.0]))  # the FLCI weights ignore β̂
     hit_sd, hit_rm = [], []
     for _ in range(500):
@@ -177,7 +177,7 @@ def test_flci_and_rm_coverage_under_violations():
         )
         hit_sd.append(abs(f.center - 0.2) <= f.half_length)
         b_rm = tau + delta_rm + eps
-        hit_rm.append(any(_arp_accepts(p, b_rm, 0.2, 0.05, 0.005) for p in pieces))
+        hit_rm.append(not arp_union_rejects(pieces, b_rm, 0.2, 0.05, inference="C-LF", seed=3))
     assert np.mean(hit_sd) >= 0.93, np.mean(hit_sd)
     assert np.mean(hit_rm) >= 0.93, np.mean(hit_rm)
 
