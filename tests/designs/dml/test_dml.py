@@ -361,3 +361,61 @@ def test_only_role_columns_are_pulled_and_the_pull_is_bounded():
     assert res.headline.estimate == pytest.approx(_call(df).headline.estimate, rel=1e-12)
     with at.config.options(max_pull_rows=100), pytest.raises(DataTooLarge, match="dml"):
         _call(table)
+
+
+# -- large data: subsampled nuisance fits, chunked predictions, float32, progress ---------------
+def test_nuisance_rows_subsamples_the_fits_but_predicts_every_row(capsys):
+    df = _linear_frame(2_000)
+    kw = {"outcome": "y", "treatments": ["t1", "t2"], "confounders": ["w1", "w2"], "cv": 2}
+    full = at.dml(df, **kw, **LIN, random_state=3)
+    # a budget above the training size changes nothing
+    same = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=5_000)
+    pd.testing.assert_frame_equal(same.tidy(), full.tidy())
+    sub = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=300)
+    again = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=300)
+    pd.testing.assert_frame_equal(sub.tidy(), again.tidy())  # seeded
+    a, b = sub.tidy().set_index("term"), full.tidy().set_index("term")
+    assert not np.allclose(a["estimate"], b["estimate"], rtol=0, atol=1e-12)
+    assert (abs(a["estimate"] - b["estimate"]) < 2 * b["std_error"]).all()
+    assert sub.sample_size == 2_000 and "subsample of 300" in " ".join(sub.notes)
+    assert sub.provenance.options["nuisance_rows"] == 300
+    assert capsys.readouterr().err == ""  # small fits are quiet
+    at.dml(df, **kw, **LIN, random_state=3, progress=True)
+    err = capsys.readouterr().err
+    assert "[2/3] cross-fitting 3 nuisance model(s) on 2 folds of 2,000 rows" in err
+    with pytest.raises(OptionError, match="nuisance_rows"):
+        at.dml(df, **kw, nuisance_rows=10)
+
+
+def test_budgeted_learner_predicts_in_chunks_and_float32_only_for_binning_learners():
+    from sklearn.linear_model import LogisticRegression
+
+    from attribution.designs.dml.nuisance import Budgeted, accepts_float32, fit_linear
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1_000, 3))
+    y = x @ [1.0, -2.0, 0.5] + rng.normal(size=1_000)
+    whole = LinearRegression().fit(x, y).predict(x)
+    np.testing.assert_array_equal(
+        Budgeted(LinearRegression(), chunk=64).fit(x, y).predict(x), whole
+    )
+    clf = Budgeted(LogisticRegression(), max_rows=200, chunk=64).fit(x, y > 0)
+    assert clf.n_fit_rows_ == 200 and clf.predict_proba(x).shape == (1_000, 2)
+    assert not hasattr(Budgeted(LinearRegression()), "predict_proba")
+    hgb = HistGradientBoostingRegressor()
+    assert accepts_float32(hgb, hgb) and not accepts_float32(hgb, LinearRegression())
+    # several exposures share one subsample and one chunked prediction
+    t = np.column_stack([x[:, 0] + rng.normal(size=1_000), x[:, 1] + rng.normal(size=1_000)])
+    folds = make_folds(1_000, cv=2, seed=0)
+    fit = fit_linear(
+        y,
+        t,
+        x.astype(np.float32),
+        None,
+        folds=folds,
+        model_y=Budgeted(LinearRegression(), max_rows=300),
+        model_t=Budgeted(LinearRegression(), max_rows=300),
+        estimator="linear",
+        seed=0,
+    )
+    assert fit.t_res.shape == (1_000, 2) and np.isfinite(fit.t_res).all()
