@@ -93,6 +93,10 @@ def dml(
     row (in chunks), so the final stage and its standard errors use all rows. In that mode the
     confounder matrix is held as float32 when both learners are histogram gradient boosting (they
     bin features anyway). Off by default: the numbers are then those of econml on the full folds.
+    Choose N large enough that the learners fit as well as on all rows (compare the nuisance R²
+    checks): DML's guarantee needs nuisance errors that shrink with the sample, and a capped
+    subsample's do not, so on very large data an N too small leaves a bias of several standard
+    errors.
     `progress`: steps with timings on stderr; default (None) only for fits on at least
     500,000 rows.
     """

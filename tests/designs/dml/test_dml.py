@@ -219,6 +219,40 @@ def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
     assert naive.sum() - truth > 10 * h.std_error  # confounded by activity: hugely overstated
 
 
+@pytest.mark.slow
+def test_per_segment_effects_cover_the_segment_slopes_93_to_97_percent():
+    """The observational scenario over 200 seeds (2,000 users each): with segment as the effect
+    modifier, the 95% intervals of the 9 (exposure, segment) effects cover the true segment slopes
+    (plain DML's pooled coefficient targets a variance-weighted average of them, not a known truth).
+    Cheap learners: linear in activity and its log (plus the segment indicators econml adds).
+    94.2% of the 1,800 intervals covered when written; mean z-score −0.004, sd 1.04."""
+    tr = ["exposure_E", "exposure_R", "exposure_K"]
+    z = []
+    for s in range(200):
+        sim = at.simulate.observational_exposure(2_000, seed=1_000 + s)
+        df = sim.table().assign(log_activity=lambda d: np.log(d["activity"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = at.dml(
+                df,
+                outcome="engagement",
+                treatments=tr,
+                confounders=["activity", "log_activity"],
+                effect_modifiers=["segment"],
+                cv=2,
+                random_state=s,
+                **LIN,
+            )
+        seg = res.tidy().dropna(subset=["segment"])
+        slopes = sim.truth.details["segment_slopes"]
+        truth = [slopes.loc[r.segment, r.term.removeprefix("exposure_")] for r in seg.itertuples()]
+        z += list((seg["estimate"] - truth) / seg["std_error"])
+    z = np.asarray(z)
+    assert len(z) == 1_800
+    assert 0.93 <= np.mean(np.abs(z) <= 1.959964) <= 0.97
+    assert abs(z.mean()) < 0.1  # no systematic bias
+
+
 # -- clusters -------------------------------------------------------------------------------------
 def _cluster_frame(seed: int, g: int = 60, m: int = 20) -> pd.DataFrame:
     """Exposure set per cluster (market) plus a cluster-level outcome shock."""
