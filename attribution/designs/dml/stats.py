@@ -84,21 +84,31 @@ def pull(
 def _encode(
     frame: pd.DataFrame, schema: object, encoded: list[str], dtype: type = np.float64
 ) -> np.ndarray:
-    """Numeric columns as floats; categorical ones as indicators of every level but the first."""
-    parts = []
+    """Numeric columns as floats; categorical ones as indicators of every level but the first.
+
+    Filled column by column into one preallocated matrix (no stacking of per-column copies, which
+    would hold the matrix twice)."""
+    levels: dict[str, np.ndarray] = {}
+    width = 0
     for c in frame.columns:
         if _is_categorical(schema[c]):  # type: ignore[index]
-            levels = np.unique(frame[c].astype(str))
-            vals = frame[c].astype(str).to_numpy()
-            parts.append(
-                np.column_stack([vals == lev for lev in levels[1:]]).astype(dtype)
-                if len(levels) > 1
-                else np.zeros((len(frame), 0))
-            )
+            levels[c] = np.unique(frame[c].astype(str))
+            width += len(levels[c]) - 1
             encoded.append(c)
         else:
-            parts.append(frame[[c]].to_numpy(dtype=dtype))
-    return np.hstack(parts) if parts else np.zeros((len(frame), 0), dtype=dtype)
+            width += 1
+    out = np.empty((len(frame), width), dtype=dtype)
+    j = 0
+    for c in frame.columns:
+        if c in levels:
+            vals = frame[c].astype(str).to_numpy()
+            for lev in levels[c][1:]:
+                out[:, j] = vals == lev
+                j += 1
+        else:
+            out[:, j] = frame[c].to_numpy(dtype=dtype)
+            j += 1
+    return out
 
 
 def _check_variation(table: ir.Table, c_t: tuple[str, ...], c_cl: str | None) -> None:
