@@ -249,11 +249,8 @@ def _estimate(
             )
     folds = nuisance.make_folds(n, cv=cv, seed=seed, clusters=data.clusters, strata=strata)
     # the learners as econml sees them: subsampled fits and chunked predictions on large data
-    # (a learner that is not wrapped is handed to econml untouched)
-    f_y, f_t = m_y, m_t
-    if nuisance_rows is not None or n > nuisance.PREDICT_CHUNK:
-        f_y = nuisance.Budgeted(m_y, max_rows=nuisance_rows, seed=seed)
-        f_t = nuisance.Budgeted(m_t, max_rows=nuisance_rows, seed=seed)
+    f_y = nuisance.budget(m_y, max_rows=nuisance_rows, seed=seed, n=n)
+    f_t = nuisance.budget(m_t, max_rows=nuisance_rows, seed=seed, n=n)
     train = max(len(tr) for tr, _ in folds)
     if nuisance_rows is not None and train > nuisance_rows:
         notes.append(

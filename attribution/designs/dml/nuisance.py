@@ -27,6 +27,7 @@ __all__ = [
     "Budgeted",
     "CrossFit",
     "accepts_float32",
+    "budget",
     "default_classifier",
     "default_regressor",
     "fit_discrete",
@@ -83,6 +84,19 @@ class Budgeted(BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         return self.model.__sklearn_tags__()
+
+
+def budget(model: Any, *, max_rows: int | None, seed: int, n: int) -> Any:
+    """`model` as econml should see it: `Budgeted` when subsampling is asked for or the table is
+    larger than one prediction chunk. Otherwise, and for a scikit-learn CV learner (LassoCV ...)
+    without subsampling, the model itself, so econml's own treatment of it (choosing the
+    hyperparameters once, then refitting per fold) is unchanged."""
+    if max_rows is None:
+        from econml.sklearn_extensions.model_selection import SklearnCVSelector
+
+        if n <= PREDICT_CHUNK or SklearnCVSelector.can_wrap(model):
+            return model
+    return Budgeted(model, max_rows=max_rows, seed=seed)
 
 
 def accepts_float32(*models: Any) -> bool:

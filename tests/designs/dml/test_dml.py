@@ -438,6 +438,16 @@ def test_budgeted_learner_predicts_in_chunks_and_float32_only_for_binning_learne
     assert not hasattr(Budgeted(LinearRegression()), "predict_proba")
     hgb = HistGradientBoostingRegressor()
     assert accepts_float32(hgb, hgb) and not accepts_float32(hgb, LinearRegression())
+    # unwrapped unless needed; a CV learner keeps econml's own handling when not subsampled
+    from sklearn.linear_model import LassoCV
+
+    from attribution.designs.dml.nuisance import budget
+
+    lasso, lin = LassoCV(), LinearRegression()
+    assert budget(lin, max_rows=None, seed=0, n=1_000) is lin
+    assert budget(lasso, max_rows=None, seed=0, n=10**6) is lasso
+    assert isinstance(budget(lin, max_rows=None, seed=0, n=10**6), Budgeted)
+    assert budget(lasso, max_rows=500, seed=0, n=1_000).max_rows == 500
     # several exposures share one subsample and one chunked prediction
     t = np.column_stack([x[:, 0] + rng.normal(size=1_000), x[:, 1] + rng.normal(size=1_000)])
     folds = make_folds(1_000, cv=2, seed=0)
