@@ -28,6 +28,7 @@ from attribution.designs.dml.stats import Pulled, pull
 from attribution.errors import AttributionWarning, DesignError, EstimationError, OptionError
 from attribution.inference import wald_table
 from attribution.options import check_alpha, check_bool, check_int, check_option, check_seed
+from attribution.progress import Steps
 from attribution.results import Check, Provenance
 
 __all__ = ["dml"]
@@ -37,6 +38,10 @@ DmlEstimator = Literal["linear", "sparse", "forest"]
 MIN_RESIDUAL_SHARE = 0.01
 """Below this share of a treatment's variance left after adjusting for the confounders, the effect
 rests on very little independent variation: warned and reported as a failed Check."""
+MIN_NUISANCE_ROWS = 100
+"""Smallest `nuisance_rows`: fewer rows fit no useful nuisance model."""
+PROGRESS_ROWS = 500_000
+"""From this many rows a fit is long enough that its steps are printed unless progress=False."""
 OVERLAP = 0.01
 """Propensities outside [OVERLAP, 1 − OVERLAP] fail the overlap check (discrete treatments)."""
 
@@ -56,6 +61,8 @@ def dml(
     cluster: str | None = None,
     random_state: int | None = None,
     alpha: float = 0.05,
+    nuisance_rows: int | None = None,
+    progress: bool | None = None,
 ) -> DmlResult:
     """Effects of one or several exposures on `outcome`, adjusting for `confounders` by double ML.
 
@@ -79,6 +86,19 @@ def dml(
     `estimator` ("linear", "sparse", "forest") picks econml's LinearDML, SparseLinearDML or
     CausalForestDML for the cross-fitting; the average effects are always the orthogonal
     final-stage estimates on those residuals. Rows with missing values are refused, never dropped.
+
+    Large data: only the role columns leave the engine (one pull, bounded by `config.max_pull_rows`).
+    `nuisance_rows=N` (at least 100) fits each fold's nuisance models on a seeded subsample of at most
+    N of its training rows, bounding the models' time and memory; they still predict every held-out
+    row (in chunks), so the final stage and its standard errors use all rows. In that mode the
+    confounder matrix is held as float32 when both learners are histogram gradient boosting (they
+    bin features anyway). Off by default: the numbers are then those of econml on the full folds.
+    Choose N large enough that the learners fit as well as on all rows (compare the nuisance R²
+    checks): DML's guarantee needs nuisance errors that shrink with the sample, and a capped
+    subsample's do not, so on very large data an N too small leaves a bias of several standard
+    errors.
+    `progress`: steps with timings on stderr; default (None) only for fits on at least
+    500,000 rows.
     """
     alpha = check_alpha(alpha)
     outcome = req.check_column("outcome", outcome)
@@ -98,6 +118,10 @@ def dml(
         config.get().seed if random_state is None else check_seed(random_state, name="random_state")
     )
     req.check_learners(model_y, model_t, discrete=discrete)
+    if nuisance_rows is not None:
+        nuisance_rows = check_int("nuisance_rows", nuisance_rows, minimum=MIN_NUISANCE_ROWS)
+    if progress is not None:
+        progress = check_bool("progress", progress)
     req.check_roles(outcome, treats, confs, mods, cluster)
     if discrete and len(treats) > 1:
         raise DesignError(
@@ -154,6 +178,8 @@ def dml(
             cluster=cluster,
             seed=seed,
             alpha=alpha,
+            nuisance_rows=nuisance_rows,
+            progress=progress,
         )
 
 
@@ -172,20 +198,28 @@ def _estimate(
     cluster: str | None,
     seed: int,
     alpha: float,
+    nuisance_rows: int | None,
+    progress: bool | None,
 ) -> DmlResult:
-    data = pull(roles, treatments=treats, discrete=discrete)
+    steps = Steps(3, enabled=bool(progress))
+    m_y = model_y if model_y is not None else nuisance.default_regressor(seed)
+    if discrete:
+        m_t = model_t if model_t is not None else nuisance.default_classifier(seed)
+    else:
+        m_t = model_t if model_t is not None else nuisance.default_regressor(seed)
+    float32 = nuisance_rows is not None and nuisance.accepts_float32(m_y, m_t)
+    with steps.step("pulling the role columns from the engine"):
+        data = pull(roles, treatments=treats, discrete=discrete, float32=float32)
     n = len(data.y)
+    if progress is None and n >= PROGRESS_ROWS:
+        steps.enabled = True
+        steps.note(f"{n:,} rows pulled")
     notes: list[str] = []
     if data.encoded:
         notes.append(
             f"categorical column(s) {list(data.encoded)} entered the models as indicators of "
             "their levels (the first level is the reference)"
         )
-    m_y = model_y if model_y is not None else nuisance.default_regressor(seed)
-    if discrete:
-        m_t = model_t if model_t is not None else nuisance.default_classifier(seed)
-    else:
-        m_t = model_t if model_t is not None else nuisance.default_regressor(seed)
     n_clusters = None
     if data.clusters is not None:
         n_clusters = len(np.unique(data.clusters))
@@ -214,7 +248,22 @@ def _estimate(
                 fix="merge rare levels or use fewer folds",
             )
     folds = nuisance.make_folds(n, cv=cv, seed=seed, clusters=data.clusters, strata=strata)
-    with warnings.catch_warnings():
+    # the learners as econml sees them: subsampled fits and chunked predictions on large data
+    f_y = nuisance.budget(m_y, max_rows=nuisance_rows, seed=seed, n=n)
+    f_t = nuisance.budget(m_t, max_rows=nuisance_rows, seed=seed, n=n)
+    train = max(len(tr) for tr, _ in folds)
+    if nuisance_rows is not None and train > nuisance_rows:
+        notes.append(
+            f"nuisance models fitted on a seeded subsample of {nuisance_rows:,} of the up to "
+            f"{train:,} training rows of each fold; their predictions, the residuals and the "
+            "final stage use every row"
+        )
+    with (
+        warnings.catch_warnings(),
+        steps.step(
+            f"cross-fitting {1 + len(treats)} nuisance model(s) on {cv} folds of {n:,} rows"
+        ),
+    ):
         warnings.filterwarnings("ignore", module="econml")
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*Co-variance matrix is underdetermined.*")
@@ -226,6 +275,8 @@ def _estimate(
                 folds=folds,
                 m_y=m_y,
                 m_t=m_t,
+                f_y=f_y,
+                f_t=f_t,
                 seed=seed,
                 notes=notes,
                 outcome=outcome,
@@ -234,6 +285,7 @@ def _estimate(
                 mods=mods,
                 cv=cv,
                 alpha=alpha,
+                nuisance_rows=nuisance_rows,
             )
         fit = nuisance.fit_linear(
             data.y,
@@ -241,12 +293,13 @@ def _estimate(
             data.w,
             data.x,
             folds=folds,
-            model_y=m_y,
-            model_t=m_t,
+            model_y=f_y,
+            model_t=f_t,
             estimator=estimator,
             seed=seed,
         )
-    stage = final_stage(fit.y_res, fit.t_res, clusters=data.clusters)
+    with steps.step("final stage on every row's residuals"):
+        stage = final_stage(fit.y_res, fit.t_res, clusters=data.clusters)
     se = np.sqrt(np.clip(np.diag(stage.vcov), 0.0, None))
     tab = wald_table(list(treats), stage.theta, se, alpha=alpha, df=stage.df)
     if len(treats) > 1:
@@ -305,6 +358,7 @@ def _estimate(
         m_y=m_y,
         m_t=m_t,
         baseline_level=None,
+        nuisance_rows=nuisance_rows,
     )
 
 
@@ -375,6 +429,8 @@ def _discrete(
     folds: list,
     m_y: BaseEstimator,
     m_t: BaseEstimator,
+    f_y: BaseEstimator,
+    f_t: BaseEstimator,
     seed: int,
     notes: list[str],
     outcome: str,
@@ -383,6 +439,7 @@ def _discrete(
     mods: tuple[str, ...],
     cv: int,
     alpha: float,
+    nuisance_rows: int | None,
 ) -> DmlResult:
     # modifiers centred: the final stage's intercept is then the average effect over the sample
     x = None if data.x is None else data.x - data.x.mean(axis=0)
@@ -392,8 +449,8 @@ def _discrete(
         data.w,
         x,
         folds=folds,
-        model_y=m_y,
-        model_t=m_t,
+        model_y=f_y,
+        model_t=f_t,
         seed=seed,
         levels=levels,
     )
@@ -468,6 +525,7 @@ def _discrete(
         m_t=m_t,
         baseline_level=_plain(levels[0]),
         terms=terms,
+        nuisance_rows=nuisance_rows,
     )
 
 
@@ -496,6 +554,7 @@ def _result(
     m_t,
     baseline_level,
     terms=None,
+    nuisance_rows=None,
 ) -> DmlResult:
     if not np.isfinite(tab["estimate"]).all():
         raise EstimationError(
@@ -520,6 +579,7 @@ def _result(
             "cluster": cluster,
             "alpha": alpha,
             "baseline_level": baseline_level,
+            "nuisance_rows": nuisance_rows,
         },
         seed=seed,
     )

@@ -6,6 +6,11 @@ scikit-learn estimator is accepted. The sample splits are made here (seeded; by 
 clustered, stratified by treatment level when discrete) and handed to econml as explicit folds, so
 the same splits can be given to another implementation (the DoubleML parity test) and a cluster
 never sits on both sides of a split.
+
+Large data (`Budgeted`): on millions of rows a learner may be fitted on a seeded subsample of at most
+`nuisance_rows` rows of each fold's training set, and predicts in chunks of `PREDICT_CHUNK` rows, so
+the models' working memory is bounded by the subsample and the chunk, not by the table; the
+out-of-fold predictions (hence the residuals and the final stage) still cover every row.
 """
 
 from __future__ import annotations
@@ -14,16 +19,89 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.utils.metaestimators import available_if
 
 __all__ = [
+    "PREDICT_CHUNK",
+    "Budgeted",
     "CrossFit",
+    "accepts_float32",
+    "budget",
     "default_classifier",
     "default_regressor",
     "fit_discrete",
     "fit_linear",
     "make_folds",
 ]
+
+
+PREDICT_CHUNK = 200_000
+"""Rows per prediction call of a `Budgeted` learner (bounds the memory of predicting a large fold)."""
+FLOAT32_LEARNERS = ("HistGradientBoostingRegressor", "HistGradientBoostingClassifier")
+"""Learners that bin their features (so float32 features lose nothing they would use): with these,
+the pulled confounder matrix is held in float32 in large-data mode (`nuisance_rows=`)."""
+
+
+class Budgeted(BaseEstimator):
+    """`model` fitted on at most `max_rows` rows of its training set (a seeded subsample, rows kept
+    in order), predicting in chunks of `chunk` rows. With `max_rows=None` it is `model` itself, up to
+    the chunking (predictions row by row are unchanged)."""
+
+    def __init__(
+        self, model: Any = None, max_rows: int | None = None, seed: int = 0, chunk: int = 0
+    ) -> None:
+        self.model = model
+        self.max_rows = max_rows
+        self.seed = seed
+        self.chunk = chunk
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Budgeted:
+        n = X.shape[0]
+        if self.max_rows is not None and n > self.max_rows:
+            rng = np.random.default_rng(self.seed)
+            keep = np.sort(rng.choice(n, size=self.max_rows, replace=False))
+            X, y = X[keep], y[keep]
+        self.model_ = clone(self.model).fit(X, y)
+        self.n_fit_rows_ = X.shape[0]
+        if hasattr(self.model_, "classes_"):
+            self.classes_ = self.model_.classes_
+        return self
+
+    def _chunked(self, method: str, X: np.ndarray) -> np.ndarray:
+        f = getattr(self.model_, method)
+        size = self.chunk or PREDICT_CHUNK
+        if X.shape[0] <= size:
+            return f(X)
+        return np.concatenate([f(X[i : i + size]) for i in range(0, X.shape[0], size)])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self._chunked("predict", X)
+
+    @available_if(lambda self: hasattr(self.model, "predict_proba"))
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self._chunked("predict_proba", X)
+
+    def __sklearn_tags__(self) -> Any:
+        return self.model.__sklearn_tags__()
+
+
+def budget(model: Any, *, max_rows: int | None, seed: int, n: int) -> Any:
+    """`model` as econml should see it: `Budgeted` when subsampling is asked for or the table is
+    larger than one prediction chunk. Otherwise, and for a scikit-learn CV learner (LassoCV ...)
+    without subsampling, the model itself, so econml's own treatment of it (choosing the
+    hyperparameters once, then refitting per fold) is unchanged."""
+    if max_rows is None:
+        from econml.sklearn_extensions.model_selection import SklearnCVSelector
+
+        if n <= PREDICT_CHUNK or SklearnCVSelector.can_wrap(model):
+            return model
+    return Budgeted(model, max_rows=max_rows, seed=seed)
+
+
+def accepts_float32(*models: Any) -> bool:
+    """Every learner bins its features (histogram gradient boosting): float32 input costs nothing."""
+    return all(type(m).__name__ in FLOAT32_LEARNERS for m in models)
 
 
 def default_regressor(seed: int) -> Any:
@@ -110,7 +188,10 @@ def fit_linear(
     if t.ndim == 2 and t.shape[1] > 1:  # one model per exposure (most learners are single-output)
         from sklearn.multioutput import MultiOutputRegressor
 
-        m_t = MultiOutputRegressor(m_t)
+        if isinstance(m_t, Budgeted):  # one subsample for all exposures, chunked once
+            m_t.set_params(model=MultiOutputRegressor(m_t.model))
+        else:
+            m_t = MultiOutputRegressor(m_t)
     common = dict(
         model_y=clone(model_y),
         model_t=m_t,

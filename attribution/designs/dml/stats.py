@@ -25,7 +25,7 @@ __all__ = ["Pulled", "pull"]
 class Pulled:
     y: np.ndarray
     t: np.ndarray  # (n, p) float, or (n,) raw values for a discrete treatment
-    w: np.ndarray  # confounders, categorical ones one-hot encoded
+    w: np.ndarray  # confounders, categorical ones one-hot encoded (float64, or float32 on request)
     x: np.ndarray | None  # effect modifiers, encoded the same way
     x_frame: pd.DataFrame | None  # the modifiers as pulled (user-facing levels)
     clusters: np.ndarray | None
@@ -41,7 +41,10 @@ def pull(
     *,
     treatments: tuple[str, ...],
     discrete: bool,
+    float32: bool = False,
 ) -> Pulled:
+    """The role columns as arrays; `float32=True` holds the confounder matrix (the widest array) in
+    float32, half the memory, for learners that bin their features anyway."""
     table = roles.table
     c_y, c_t = roles["outcome"], roles.many("treatments")
     c_w, c_x = roles.many("confounders"), roles.many("effect_modifiers")
@@ -63,7 +66,7 @@ def pull(
     if frame.empty:
         raise DataError("the table is empty", columns=cols, fix="pass a table with rows")
     encoded: list[str] = []
-    w = _encode(frame[list(c_w)], schema, encoded)
+    w = _encode(frame[list(c_w)], schema, encoded, np.float32 if float32 else np.float64)
     x = _encode(frame[list(c_x)], schema, encoded) if c_x else None
     t = frame[list(c_t)]
     t_arr = t.iloc[:, 0].to_numpy() if discrete else t.to_numpy(dtype=float)
@@ -78,22 +81,34 @@ def pull(
     )
 
 
-def _encode(frame: pd.DataFrame, schema: object, encoded: list[str]) -> np.ndarray:
-    """Numeric columns as floats; categorical ones as indicators of every level but the first."""
-    parts = []
+def _encode(
+    frame: pd.DataFrame, schema: object, encoded: list[str], dtype: type = np.float64
+) -> np.ndarray:
+    """Numeric columns as floats; categorical ones as indicators of every level but the first.
+
+    Filled column by column into one preallocated matrix (no stacking of per-column copies, which
+    would hold the matrix twice)."""
+    levels: dict[str, np.ndarray] = {}
+    width = 0
     for c in frame.columns:
         if _is_categorical(schema[c]):  # type: ignore[index]
-            levels = np.unique(frame[c].astype(str))
-            vals = frame[c].astype(str).to_numpy()
-            parts.append(
-                np.column_stack([vals == lev for lev in levels[1:]]).astype(float)
-                if len(levels) > 1
-                else np.zeros((len(frame), 0))
-            )
+            levels[c] = np.unique(frame[c].astype(str))
+            width += len(levels[c]) - 1
             encoded.append(c)
         else:
-            parts.append(frame[[c]].to_numpy(dtype=float))
-    return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+            width += 1
+    out = np.empty((len(frame), width), dtype=dtype)
+    j = 0
+    for c in frame.columns:
+        if c in levels:
+            vals = frame[c].astype(str).to_numpy()
+            for lev in levels[c][1:]:
+                out[:, j] = vals == lev
+                j += 1
+        else:
+            out[:, j] = frame[c].to_numpy(dtype=dtype)
+            j += 1
+    return out
 
 
 def _check_variation(table: ir.Table, c_t: tuple[str, ...], c_cl: str | None) -> None:

@@ -219,6 +219,40 @@ def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
     assert naive.sum() - truth > 10 * h.std_error  # confounded by activity: hugely overstated
 
 
+@pytest.mark.slow
+def test_per_segment_effects_cover_the_segment_slopes_93_to_97_percent():
+    """The observational scenario over 200 seeds (2,000 users each): with segment as the effect
+    modifier, the 95% intervals of the 9 (exposure, segment) effects cover the true segment slopes
+    (plain DML's pooled coefficient targets a variance-weighted average of them, not a known truth).
+    Cheap learners: linear in activity and its log (plus the segment indicators econml adds).
+    94.2% of the 1,800 intervals covered when written; mean z-score −0.004, sd 1.04."""
+    tr = ["exposure_E", "exposure_R", "exposure_K"]
+    z = []
+    for s in range(200):
+        sim = at.simulate.observational_exposure(2_000, seed=1_000 + s)
+        df = sim.table().assign(log_activity=lambda d: np.log(d["activity"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = at.dml(
+                df,
+                outcome="engagement",
+                treatments=tr,
+                confounders=["activity", "log_activity"],
+                effect_modifiers=["segment"],
+                cv=2,
+                random_state=s,
+                **LIN,
+            )
+        seg = res.tidy().dropna(subset=["segment"])
+        slopes = sim.truth.details["segment_slopes"]
+        truth = [slopes.loc[r.segment, r.term.removeprefix("exposure_")] for r in seg.itertuples()]
+        z += list((seg["estimate"] - truth) / seg["std_error"])
+    z = np.asarray(z)
+    assert len(z) == 1_800
+    assert 0.93 <= np.mean(np.abs(z) <= 1.959964) <= 0.97
+    assert abs(z.mean()) < 0.1  # no systematic bias
+
+
 # -- clusters -------------------------------------------------------------------------------------
 def _cluster_frame(seed: int, g: int = 60, m: int = 20) -> pd.DataFrame:
     """Exposure set per cluster (market) plus a cluster-level outcome shock."""
@@ -361,3 +395,71 @@ def test_only_role_columns_are_pulled_and_the_pull_is_bounded():
     assert res.headline.estimate == pytest.approx(_call(df).headline.estimate, rel=1e-12)
     with at.config.options(max_pull_rows=100), pytest.raises(DataTooLarge, match="dml"):
         _call(table)
+
+
+# -- large data: subsampled nuisance fits, chunked predictions, float32, progress ---------------
+def test_nuisance_rows_subsamples_the_fits_but_predicts_every_row(capsys):
+    df = _linear_frame(2_000)
+    kw = {"outcome": "y", "treatments": ["t1", "t2"], "confounders": ["w1", "w2"], "cv": 2}
+    full = at.dml(df, **kw, **LIN, random_state=3)
+    # a budget above the training size changes nothing
+    same = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=5_000)
+    pd.testing.assert_frame_equal(same.tidy(), full.tidy())
+    sub = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=300)
+    again = at.dml(df, **kw, **LIN, random_state=3, nuisance_rows=300)
+    pd.testing.assert_frame_equal(sub.tidy(), again.tidy())  # seeded
+    a, b = sub.tidy().set_index("term"), full.tidy().set_index("term")
+    assert not np.allclose(a["estimate"], b["estimate"], rtol=0, atol=1e-12)
+    assert (abs(a["estimate"] - b["estimate"]) < 2 * b["std_error"]).all()
+    assert sub.sample_size == 2_000 and "subsample of 300" in " ".join(sub.notes)
+    assert sub.provenance.options["nuisance_rows"] == 300
+    assert capsys.readouterr().err == ""  # small fits are quiet
+    at.dml(df, **kw, **LIN, random_state=3, progress=True)
+    err = capsys.readouterr().err
+    assert "[2/3] cross-fitting 3 nuisance model(s) on 2 folds of 2,000 rows" in err
+    with pytest.raises(OptionError, match="nuisance_rows"):
+        at.dml(df, **kw, nuisance_rows=10)
+
+
+def test_budgeted_learner_predicts_in_chunks_and_float32_only_for_binning_learners():
+    from sklearn.linear_model import LogisticRegression
+
+    from attribution.designs.dml.nuisance import Budgeted, accepts_float32, fit_linear
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1_000, 3))
+    y = x @ [1.0, -2.0, 0.5] + rng.normal(size=1_000)
+    whole = LinearRegression().fit(x, y).predict(x)
+    np.testing.assert_array_equal(
+        Budgeted(LinearRegression(), chunk=64).fit(x, y).predict(x), whole
+    )
+    clf = Budgeted(LogisticRegression(), max_rows=200, chunk=64).fit(x, y > 0)
+    assert clf.n_fit_rows_ == 200 and clf.predict_proba(x).shape == (1_000, 2)
+    assert not hasattr(Budgeted(LinearRegression()), "predict_proba")
+    hgb = HistGradientBoostingRegressor()
+    assert accepts_float32(hgb, hgb) and not accepts_float32(hgb, LinearRegression())
+    # unwrapped unless needed; a CV learner keeps econml's own handling when not subsampled
+    from sklearn.linear_model import LassoCV
+
+    from attribution.designs.dml.nuisance import budget
+
+    lasso, lin = LassoCV(), LinearRegression()
+    assert budget(lin, max_rows=None, seed=0, n=1_000) is lin
+    assert budget(lasso, max_rows=None, seed=0, n=10**6) is lasso
+    assert isinstance(budget(lin, max_rows=None, seed=0, n=10**6), Budgeted)
+    assert budget(lasso, max_rows=500, seed=0, n=1_000).max_rows == 500
+    # several exposures share one subsample and one chunked prediction
+    t = np.column_stack([x[:, 0] + rng.normal(size=1_000), x[:, 1] + rng.normal(size=1_000)])
+    folds = make_folds(1_000, cv=2, seed=0)
+    fit = fit_linear(
+        y,
+        t,
+        x.astype(np.float32),
+        None,
+        folds=folds,
+        model_y=Budgeted(LinearRegression(), max_rows=300),
+        model_t=Budgeted(LinearRegression(), max_rows=300),
+        estimator="linear",
+        seed=0,
+    )
+    assert fit.t_res.shape == (1_000, 2) and np.isfinite(fit.t_res).all()
