@@ -74,7 +74,20 @@ def dml(
     a variance-weighted average of them). With several treatments the headline (`total`) is the
     effect of raising every exposure by one unit. `discrete_treatment=True` (one column, binary or
     categorical): the average effect of each level against the first, by econml's doubly robust
-    learner, with a propensity-overlap check.
+    learner, with a propensity-overlap check. `discrete_treatment=True` with several 0/1 (or
+    boolean) columns, one per component (which of E, R, K a unit got): the doubly robust (AIPW)
+    average outcome under each of the 2^k combinations (cross-fitted multinomial propensity over
+    the combinations, one outcome model per combination, propensities trimmed at 0.01), rows
+    ``E+K`` for each combination against all off, the headline ``total`` (all on − all off) and its
+    exact Shapley split in rows ``contribution(E)`` (`component` set; they add up to the total),
+    through the same `decompose.shapley_split` as the factorial design. Every combination must
+    have units.
+
+    Heterogeneity (`effect_modifiers`): with categorical modifiers, rows per segment with
+    Holm-adjusted p-values and Bonferroni simultaneous intervals across segments and a Wald
+    (Cochran's Q) Check that the effect is equal in all segments; with any modifiers, a
+    best-linear-predictor calibration Check (the outcome on an out-of-fold predicted effect: a
+    slope above zero says the heterogeneity is real).
 
     Nuisance models: `model_y` (outcome) and `model_t` (treatment; a classifier when discrete) are any
     scikit-learn estimators; default histogram gradient boosting. `cv` folds, split by `cluster` when
@@ -303,6 +316,10 @@ def _estimate(
             tab["segment"] = tab["segment"].astype(object)
             checks += seg_checks
             notes += seg_notes
+    if data.x is not None:
+        checks += heterogeneity.blp_linear(
+            fit.y_res, fit.t_res, data.x, treats, folds=folds, clusters=data.clusters
+        )
     if cluster is not None:
         notes.append(
             f"folds split by {cluster!r} and CR1 standard errors over {n_clusters} clusters "
@@ -469,6 +486,25 @@ def _discrete(
             statistic=r2_t,
         )
     )
+    if data.x is not None:
+        # the learner's own cross-fitted doubly robust scores, one column per level
+        scores = np.asarray(est._cached_values.nuisances[0], float).reshape(len(data.y), -1)
+        pseudo = scores[:, 1:] - scores[:, [0]]
+        labels = None if data.x_frame is None else _segment_labels(data.x_frame, roles)
+        if labels is None:
+            notes.append(
+                "effect modifiers include numeric columns: no per-segment rows (the nuisance "
+                "models use them; pass categorical modifiers for effects by segment)"
+            )
+        else:
+            seg, seg_checks, seg_notes = heterogeneity.by_segment_discrete(
+                pseudo, labels, terms, alpha=alpha
+            )
+            tab = pd.concat([tab.assign(segment=None), seg], ignore_index=True)
+            tab["segment"] = tab["segment"].astype(object)
+            checks += seg_checks
+            notes += seg_notes
+        checks += heterogeneity.blp_discrete(pseudo, data.x, terms, folds=folds)
     k = len(levels) - 1
     vcov = np.diag(np.asarray(se) ** 2) if k else np.zeros((0, 0))
     notes.append(

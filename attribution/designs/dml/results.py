@@ -36,7 +36,10 @@ class DmlResult(Result):
 
     With categorical effect modifiers, rows with `segment` set give each treatment's effect within
     each segment (level combination), with Holm-adjusted p-values across segments in
-    `p_value_holm`; the `heterogeneity (...)` checks test that the effect is equal across them.
+    `p_value_holm` and Bonferroni simultaneous intervals in `conf_low_uniform` /
+    `conf_high_uniform` (the method in `adjustment`); the `heterogeneity (...)` checks test that
+    the effect is equal across them, and with any modifiers the `heterogeneity BLP (...)` checks
+    are the best-linear-predictor calibration test (one-sided p-value of the slope).
     `nuisance_r2` holds the out-of-fold R² of every nuisance model; `vcov_table` the covariance of
     the average effects.
 
