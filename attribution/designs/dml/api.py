@@ -560,6 +560,15 @@ def _combinations(
     cell = req.check_components(data.t, treats)
     req.check_cells(cell, treats, cv=cv)
     folds = nuisance.make_folds(len(cell), cv=cv, seed=seed, clusters=data.clusters, strata=cell)
+    for train, _ in folds:  # whole clusters per fold can leave a combination out of a training set
+        absent = sorted(set(range(2**k)) - set(np.unique(cell[train]).tolist()))
+        if absent:
+            raise DesignError(
+                f"combination {req.combination_term(absent[0], treats)} has units in too few "
+                f"clusters of {cluster!r}: a training fold has none of them",
+                columns=[*treats, cluster or ""],
+                fix="use fewer folds, cluster on a finer unit, or estimate fewer components",
+            )
     feats = data.w if data.x is None else np.hstack([data.w, data.x])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)

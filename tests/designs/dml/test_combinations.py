@@ -139,3 +139,29 @@ def test_poor_overlap_is_a_failed_check():
     check = next(c for c in res.checks if c.name == "propensity overlap")
     assert check.passed is False and check.statistic > 0.05
     assert "clipped" in check.detail
+
+
+def test_clustered_combinations_widen_the_interval_and_modifiers_enter_the_models():
+    """Components assigned partly by market (a market-level tilt, not confounding: independent of
+    the outcome) and a market-level outcome shock: rows of a market are not independent."""
+    df, truth = _frame(3_000, seed=3)
+    rng = np.random.default_rng(3)
+    market = np.sort(rng.integers(0, 60, size=len(df)))
+    tilt = rng.normal(size=(60, 3))[market]
+    for j, c in enumerate(COMPS):  # redraw each component with its market's tilt
+        df[c] = rng.random(len(df)) < 1 / (
+            1 + np.exp(-(0.5 * df["w1"] - 0.3 * df["w2"] + 0.7 * tilt[:, j]))
+        )
+        df[c] = df[c].astype("int64")
+    shift = _po(df["E"], df["R"], df["K"])
+    df["y"] = shift + 2 * df["w1"] + df["w2"] + 2 * rng.normal(size=60)[market]
+    df["y"] += rng.normal(size=len(df))
+    df = df.assign(market=market, seg="x")
+    plain = at.dml(df, **KW, **LIN)
+    clustered = at.dml(df, **KW, **LIN, cluster="market", effect_modifiers=["seg"])
+    assert clustered.n_clusters == 60 and "CR1" in " ".join(clustered.notes)
+    assert clustered.headline.std_error > 1.5 * plain.headline.std_error  # 2.0x when written
+    h = clustered.headline
+    assert h.conf_low <= truth[-1] - truth[0] <= h.conf_high
+    contrib = clustered.tidy().dropna(subset=["component"])
+    assert contrib["estimate"].sum() == pytest.approx(h.estimate, abs=1e-12)
