@@ -126,3 +126,28 @@ def test_numeric_modifier_gets_the_calibration_test_only():
     blp = next(c for c in res.checks if c.name == "heterogeneity BLP (t)")
     assert blp.p_value < 1e-6
     assert "segment" not in res.tidy() or res.tidy()["segment"].isna().all()
+
+
+@pytest.mark.slow
+def test_heterogeneity_tests_hold_their_size():
+    """No heterogeneity, 100 seeds: each of the four tests rejects at most 10% at the 5% level
+    (5%, 1%, 5% and 6% when written)."""
+    rejections = np.zeros(4)
+    for s in range(100, 200):
+        checks = {}
+        for discrete, df in ((False, _continuous(0.0, seed=s)), (True, _binary(0.0, seed=s))):
+            kw = {"confounders": ["w"], "effect_modifiers": ["seg"], "cv": 2, "random_state": s}
+            res = at.dml(
+                df,
+                outcome="y",
+                treatments="d" if discrete else "t",
+                discrete_treatment=discrete,
+                model_y=LinearRegression(),
+                model_t=LogisticRegression() if discrete else LinearRegression(),
+                **kw,
+            )
+            checks.update({c.name: c.p_value for c in res.checks})
+        names = ["heterogeneity (t)", "heterogeneity BLP (t)"]
+        names += ["heterogeneity (d)", "heterogeneity BLP (d)"]
+        rejections += [checks[n] < 0.05 for n in names]
+    assert (rejections / 100 <= 0.10).all(), rejections
