@@ -2,7 +2,8 @@
 
 Layers: api.py (the entry point) → request.py (request checks) → stats.py (engine checks and the one
 pull of role columns) → nuisance.py (sample splits, econml cross-fitting), moments.py (orthogonal
-final stage, HC0/CR1), sensitivity.py (omitted-variable bounds) → results.py (DmlResult,
+final stage, HC0/CR1), aipw.py (AIPW means of component combinations), heterogeneity.py (effects by
+segment, heterogeneity tests), sensitivity.py (omitted-variable bounds) → results.py (DmlResult,
 SensitivityResult).
 """
 

@@ -3,7 +3,8 @@
 Thin orchestration: argument checks (request.py) → completeness and variation checks in the engine,
 one pull of the role columns (stats.py) → sample splits and cross-fitted nuisance models through
 econml (nuisance.py) → the orthogonal final stage with HC0 or CR1 covariance (moments.py) →
-sensitivity elements (sensitivity.py) → `DmlResult` (results.py).
+sensitivity elements (sensitivity.py) → `DmlResult` (results.py). Binary components: AIPW cell
+means of their combinations (aipw.py) → `decompose.shapley_split`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from attribution import config
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import check_outcome
 from attribution.data.roles import Roles, select_roles
-from attribution.designs.dml import heterogeneity, nuisance, sensitivity
+from attribution.decompose import shapley_split
+from attribution.designs.dml import aipw, heterogeneity, nuisance, sensitivity
 from attribution.designs.dml import request as req
 from attribution.designs.dml.moments import final_stage
-from attribution.designs.dml.results import TOTAL, DmlResult
+from attribution.designs.dml.results import TOTAL, DmlResult, contribution_term
 from attribution.designs.dml.stats import Pulled, pull
 from attribution.errors import AttributionWarning, DesignError, EstimationError, OptionError
 from attribution.inference import wald_table
@@ -44,6 +46,10 @@ PROGRESS_ROWS = 500_000
 """From this many rows a fit is long enough that its steps are printed unless progress=False."""
 OVERLAP = 0.01
 """Propensities outside [OVERLAP, 1 − OVERLAP] fail the overlap check (discrete treatments)."""
+MAX_POOR_OVERLAP_SHARE = 0.05
+"""Combinations of components: the overlap check fails when more than this share of units has a
+propensity below OVERLAP for some combination (with 2^k cells a few such units are expected even
+under mild confounding; their weights are trimmed)."""
 
 
 def dml(
@@ -76,7 +82,20 @@ def dml(
     a variance-weighted average of them). With several treatments the headline (`total`) is the
     effect of raising every exposure by one unit. `discrete_treatment=True` (one column, binary or
     categorical): the average effect of each level against the first, by econml's doubly robust
-    learner, with a propensity-overlap check.
+    learner, with a propensity-overlap check. `discrete_treatment=True` with several 0/1 (or
+    boolean) columns, one per component (which of E, R, K a unit got): the doubly robust (AIPW)
+    average outcome under each of the 2^k combinations (cross-fitted multinomial propensity over
+    the combinations, one outcome model per combination, propensities trimmed at 0.01), rows
+    ``E+K`` for each combination against all off, the headline ``total`` (all on − all off) and its
+    exact Shapley split in rows ``contribution(E)`` (`component` set; they add up to the total),
+    through the same `decompose.shapley_split` as the factorial design. Every combination must
+    have units.
+
+    Heterogeneity (`effect_modifiers`): with categorical modifiers, rows per segment with
+    Holm-adjusted p-values and Bonferroni simultaneous intervals across segments and a Wald
+    (Cochran's Q) Check that the effect is equal in all segments; with any modifiers, a
+    best-linear-predictor calibration Check (the outcome on an out-of-fold predicted effect: a
+    slope above zero says the heterogeneity is real).
 
     Nuisance models: `model_y` (outcome) and `model_t` (treatment; a classifier when discrete) are any
     scikit-learn estimators; default histogram gradient boosting. `cv` folds, split by `cluster` when
@@ -123,13 +142,6 @@ def dml(
     if progress is not None:
         progress = check_bool("progress", progress)
     req.check_roles(outcome, treats, confs, mods, cluster)
-    if discrete and len(treats) > 1:
-        raise DesignError(
-            f"discrete_treatment=True takes one treatment column, got {list(treats)}",
-            columns=list(treats),
-            fix="combine the components into one categorical column (e.g. 'E+R'), or estimate "
-            "continuous exposures with discrete_treatment=False",
-        )
     if discrete and estimator != "linear":
         raise OptionError(
             f"estimator={estimator!r} is for continuous treatments",
@@ -146,12 +158,24 @@ def dml(
             fix="pass effect_modifiers=[...], or use estimator='linear'",
         )
 
+    combos = discrete and len(treats) > 1
     table = as_table(data)
     spec = {outcome: "numeric", **dict.fromkeys(treats, "any" if discrete else "numeric")}
     spec.update(dict.fromkeys([*confs, *mods], "any"))
     if cluster is not None:
         spec[cluster] = "key"
     require_columns(table, spec, role="dml")
+    if combos:
+        schema = table.schema()
+        for c in treats:
+            if not (schema[c].is_numeric() or schema[c].is_boolean()):
+                raise DesignError(
+                    f"discrete_treatment=True with several treatments takes one 0/1 column per "
+                    f"component, not one treatment column per level; {c!r} is {schema[c]}",
+                    columns=[c],
+                    fix="pass 0/1 (or boolean) indicators of the components a unit got, or one "
+                    "categorical treatment column",
+                )
     check_outcome(table, outcome)
     roles = select_roles(
         table,
@@ -202,14 +226,17 @@ def _estimate(
     progress: bool | None,
 ) -> DmlResult:
     steps = Steps(3, enabled=bool(progress))
+    combos = discrete and len(treats) > 1
     m_y = model_y if model_y is not None else nuisance.default_regressor(seed)
-    if discrete:
+    if combos:
+        m_t = model_t if model_t is not None else nuisance.default_multiclass(seed)
+    elif discrete:
         m_t = model_t if model_t is not None else nuisance.default_classifier(seed)
     else:
         m_t = model_t if model_t is not None else nuisance.default_regressor(seed)
     float32 = nuisance_rows is not None and nuisance.accepts_float32(m_y, m_t)
     with steps.step("pulling the role columns from the engine"):
-        data = pull(roles, treatments=treats, discrete=discrete, float32=float32)
+        data = pull(roles, treatments=treats, discrete=discrete and not combos, float32=float32)
     n = len(data.y)
     if progress is None and n >= PROGRESS_ROWS:
         steps.enabled = True
@@ -229,6 +256,23 @@ def _estimate(
                 columns=[cluster or ""],
                 fix=f"use cv <= {n_clusters}, or cluster on a finer unit",
             )
+    if combos:
+        return _combinations(
+            data,
+            roles,
+            m_y=m_y,
+            m_t=m_t,
+            seed=seed,
+            notes=notes,
+            outcome=outcome,
+            treats=treats,
+            confs=confs,
+            mods=mods,
+            cv=cv,
+            cluster=cluster,
+            n_clusters=n_clusters,
+            alpha=alpha,
+        )
     levels = req.treatment_levels(data.t, treats[0]) if discrete else None
     if n < 2 * cv:
         raise DesignError(
@@ -326,6 +370,10 @@ def _estimate(
             tab["segment"] = tab["segment"].astype(object)
             checks += seg_checks
             notes += seg_notes
+    if data.x is not None:
+        checks += heterogeneity.blp_linear(
+            fit.y_res, fit.t_res, data.x, treats, folds=folds, clusters=data.clusters
+        )
     if cluster is not None:
         notes.append(
             f"folds split by {cluster!r} and CR1 standard errors over {n_clusters} clusters "
@@ -496,6 +544,25 @@ def _discrete(
             statistic=r2_t,
         )
     )
+    if data.x is not None:
+        # the learner's own cross-fitted doubly robust scores, one column per level
+        scores = np.asarray(est._cached_values.nuisances[0], float).reshape(len(data.y), -1)
+        pseudo = scores[:, 1:] - scores[:, [0]]
+        labels = None if data.x_frame is None else _segment_labels(data.x_frame, roles)
+        if labels is None:
+            notes.append(
+                "effect modifiers include numeric columns: no per-segment rows (the nuisance "
+                "models use them; pass categorical modifiers for effects by segment)"
+            )
+        else:
+            seg, seg_checks, seg_notes = heterogeneity.by_segment_discrete(
+                pseudo, labels, terms, alpha=alpha
+            )
+            tab = pd.concat([tab.assign(segment=None), seg], ignore_index=True)
+            tab["segment"] = tab["segment"].astype(object)
+            checks += seg_checks
+            notes += seg_notes
+        checks += heterogeneity.blp_discrete(pseudo, data.x, terms, folds=folds)
     k = len(levels) - 1
     vcov = np.diag(np.asarray(se) ** 2) if k else np.zeros((0, 0))
     notes.append(
@@ -529,6 +596,164 @@ def _discrete(
     )
 
 
+def _combinations(
+    data: Pulled,
+    roles: Roles,
+    *,
+    m_y: BaseEstimator,
+    m_t: BaseEstimator,
+    seed: int,
+    notes: list[str],
+    outcome: str,
+    treats: tuple[str, ...],
+    confs: tuple[str, ...],
+    mods: tuple[str, ...],
+    cv: int,
+    cluster: str | None,
+    n_clusters: int | None,
+    alpha: float,
+) -> DmlResult:
+    """Binary components: AIPW mean of the outcome under every combination, effects against all
+    off, and the Shapley split of all on − all off through `decompose.shapley_split`."""
+    k = len(treats)
+    cell = req.check_components(data.t, treats)
+    req.check_cells(cell, treats, cv=cv)
+    folds = nuisance.make_folds(len(cell), cv=cv, seed=seed, clusters=data.clusters, strata=cell)
+    for train, _ in folds:  # whole clusters per fold can leave a combination out of a training set
+        absent = sorted(set(range(2**k)) - set(np.unique(cell[train]).tolist()))
+        if absent:
+            raise DesignError(
+                f"combination {req.combination_term(absent[0], treats)} has units in too few "
+                f"clusters of {cluster!r}: a training fold has none of them",
+                columns=[*treats, cluster or ""],
+                fix="use fewer folds, cluster on a finer unit, or estimate fewer components",
+            )
+    feats = data.w if data.x is None else np.hstack([data.w, data.x])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        cm = aipw.cell_means(
+            data.y,
+            cell,
+            feats,
+            n_cells=2**k,
+            folds=folds,
+            model_y=m_y,
+            model_t=m_t,
+            clusters=data.clusters,
+        )
+    base = np.zeros(2**k)
+    base[0] = 1.0
+    contrast = np.eye(2**k)[1:] - base  # each combination (and all on, last) against all off
+    eff = contrast @ cm.means
+    v_eff = contrast @ cm.vcov @ contrast.T
+    terms = [req.combination_term(c, treats) for c in range(1, 2**k - 1)] + [TOTAL]
+    se = np.sqrt(np.clip(np.diag(v_eff), 0.0, None))
+    tab = wald_table(terms, eff, se, alpha=alpha, df=cm.df).assign(component=None)
+    split = shapley_split(cm.means, cm.vcov, components=treats, alpha=alpha, df=cm.df)
+    contrib = split.table.assign(term=[contribution_term(c) for c in split.table["component"]])
+    tab = pd.concat([tab, contrib[tab.columns]], ignore_index=True)
+    tab["component"] = tab["component"].astype(object)
+
+    prop = cm.propensity
+    lo = float(prop.min())
+    poor = float(np.mean(prop.min(axis=1) < OVERLAP))
+    ok = poor <= MAX_POOR_OVERLAP_SHARE
+    names = ", ".join(treats)
+    checks = [
+        Check(
+            "propensity overlap",
+            ok,
+            f"{100 * poor:.3g}% of units have an out-of-fold propensity below {OVERLAP:g} for some "
+            f"of the {2**k} combinations of {names} (smallest {lo:.3g}); {cm.trimmed} units had "
+            f"their own propensity clipped to {aipw.PROPENSITY_FLOOR:g}"
+            + (
+                ""
+                if ok
+                else f"; more than {100 * MAX_POOR_OVERLAP_SHARE:g}% of units have almost no "
+                "comparable units in another combination: the estimates rest on extrapolation "
+                "and trimmed weights"
+            ),
+            statistic=poor,
+        )
+    ]
+    if not ok:
+        warnings.warn(
+            f"poor overlap: {100 * poor:.3g}% of units have a propensity below {OVERLAP:g} for "
+            f"some combination of {names}; see result.checks",
+            AttributionWarning,
+            stacklevel=4,
+        )
+    onehot = cell.reshape(-1, 1) == np.arange(2**k).reshape(1, -1)
+    r2_t = 1.0 - float(np.mean((onehot - prop) ** 2) / np.mean(np.var(onehot, axis=0)))
+    pred = cm.outcome_pred[np.arange(len(cell)), cell]
+    r2_y = 1.0 - float(np.mean((data.y - pred) ** 2) / np.var(data.y))
+    r2 = pd.DataFrame(
+        [
+            {"model": "outcome", "column": outcome, "r2_out_of_fold": r2_y},
+            {"model": "propensity", "column": "+".join(treats), "r2_out_of_fold": r2_t},
+        ]
+    )
+    checks += [
+        Check(
+            "nuisance R² (outcome)",
+            None,
+            f"out-of-fold R² of the per-combination outcome models for {outcome}: {r2_y:.3f}",
+            statistic=r2_y,
+        ),
+        Check(
+            "nuisance R² (propensity)",
+            None,
+            f"out-of-fold R² (Brier skill) of the propensity model over the combinations of "
+            f"{names}: {r2_t:.3f}",
+            statistic=r2_t,
+        ),
+    ]
+    notes.append(
+        f"average {outcome} under each of the {2**k} combinations of {names} (doubly robust, "
+        "cross-fitted multinomial propensity and one outcome model per combination); rows "
+        "'E+K' are combinations against all off, 'total' is all on against all off, and the "
+        "contribution rows are its exact Shapley split (they add up to total)"
+    )
+    if mods:
+        notes.append(
+            f"effect modifiers {list(mods)} enter the nuisance models; the combination effects are "
+            "averages over them"
+        )
+    if cluster is not None:
+        notes.append(
+            f"folds split by {cluster!r} and CR1 standard errors over {n_clusters} clusters "
+            f"(t reference with {(n_clusters or 0) - 1} df)"
+        )
+    return _result(
+        roles,
+        tab=tab,
+        checks=checks,
+        r2=r2,
+        vcov=v_eff,
+        sens=None,
+        n=len(cell),
+        n_clusters=n_clusters,
+        outcome=outcome,
+        treats=treats,
+        confs=confs,
+        mods=mods,
+        discrete=True,
+        estimator="linear",
+        cluster=cluster,
+        cv=cv,
+        seed=seed,
+        alpha=alpha,
+        notes=notes,
+        m_y=m_y,
+        m_t=m_t,
+        baseline_level="none",
+        terms=terms,
+        cell_means=pd.Series(
+            cm.means, index=[req.combination_term(c, treats) for c in range(2**k)]
+        ),
+    )
+
+
 def _result(
     roles: Roles,
     *,
@@ -555,6 +780,7 @@ def _result(
     baseline_level,
     terms=None,
     nuisance_rows=None,
+    cell_means=None,
 ) -> DmlResult:
     if not np.isfinite(tab["estimate"]).all():
         raise EstimationError(
@@ -603,6 +829,7 @@ def _result(
         notes=tuple(roles.to_user(s) for s in notes),
         vcov_table=pd.DataFrame(vcov, index=names[: len(vcov)], columns=names[: len(vcov)]),
         nuisance_r2=r2,
+        cell_means=cell_means,
         _sens=sens,
     )
 

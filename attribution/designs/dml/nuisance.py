@@ -29,6 +29,7 @@ __all__ = [
     "accepts_float32",
     "budget",
     "default_classifier",
+    "default_multiclass",
     "default_regressor",
     "fit_discrete",
     "fit_linear",
@@ -114,6 +115,17 @@ def default_classifier(seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+
+
+def default_multiclass(seed: int) -> Any:
+    """Propensity over many combinations: boosting with a slower rate and large leaves, because
+    the default classifier drives the probabilities of rare combinations to ~0 out of fold, and
+    doubly robust weights are their inverses."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=100, learning_rate=0.05, min_samples_leaf=100, random_state=seed
+    )
 
 
 def make_folds(

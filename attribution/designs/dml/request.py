@@ -125,3 +125,55 @@ def treatment_levels(values: np.ndarray, column: str) -> np.ndarray:
 
 def data_error_no_rows(columns: Sequence[str]) -> DataError:
     return DataError("the table is empty", columns=list(columns), fix="pass a table with rows")
+
+
+MAX_COMPONENTS = 6
+"""Most binary components combined (2^6 = 64 cells); more leaves too few units per combination."""
+
+
+def check_components(t: np.ndarray, treatments: tuple[str, ...]) -> np.ndarray:
+    """Binary 0/1 indicators of the components a unit got → the combination index per row
+    (bit j = component j on, the bitmask order of `attribution.decompose`)."""
+    if len(treatments) > MAX_COMPONENTS:
+        raise DesignError(
+            f"{len(treatments)} components give {2 ** len(treatments)} combinations; at most "
+            f"{MAX_COMPONENTS} components are combined",
+            columns=list(treatments),
+            fix="combine fewer components, or estimate continuous exposures with "
+            "discrete_treatment=False",
+        )
+    for j, c in enumerate(treatments):
+        bad = ~np.isin(t[:, j], (0.0, 1.0))
+        if bad.any():
+            raise DesignError(
+                f"discrete_treatment=True with several treatments takes binary 0/1 indicators of "
+                f"the components a unit got; {c!r} has {int(bad.sum())} rows with other values "
+                f"(e.g. {_plain(t[bad, j][0])})",
+                columns=[c],
+                fix="pass one 0/1 column per component, or one treatment column with categorical "
+                "levels, or discrete_treatment=False for continuous exposures",
+            )
+    return (t.astype(int) << np.arange(len(treatments))).sum(axis=1)
+
+
+def combination_term(cell: int, components: Sequence[str]) -> str:
+    """'E+K' for the cell where E and K are on (and the others off); 'none' for all off."""
+    on = [c for j, c in enumerate(components) if (cell >> j) & 1]
+    return "+".join(on) if on else "none"
+
+
+def check_cells(cell: np.ndarray, components: tuple[str, ...], *, cv: int) -> None:
+    """Every combination needs units (a cell mean needs data), at least `cv` of them."""
+    k = len(components)
+    counts = np.bincount(cell, minlength=2**k)
+    for c in range(2**k):
+        if counts[c] < cv:
+            state = ", ".join(f"{comp}={(c >> j) & 1}" for j, comp in enumerate(components))
+            raise DesignError(
+                f"combination {combination_term(c, components)} ({state}) has "
+                + ("no units" if counts[c] == 0 else f"{int(counts[c])} units, fewer than cv={cv}")
+                + ": its average outcome, and so the split of all on − all off, is not identified",
+                columns=list(components),
+                fix="observe units in every combination of the components, or estimate fewer "
+                "components at once" + ("" if counts[c] == 0 else ", or use fewer folds"),
+            )

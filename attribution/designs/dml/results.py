@@ -16,10 +16,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["TOTAL", "DmlResult", "SensitivityResult"]
+__all__ = ["TOTAL", "DmlResult", "SensitivityResult", "contribution_term"]
 
 TOTAL = "total"
-"""Headline term with several treatments: every exposure raised by one unit at once."""
+"""Headline term with several treatments: every exposure raised by one unit at once (continuous),
+or all components on against all off (binary components)."""
+
+
+def contribution_term(component: str) -> str:
+    """Term of a component's Shapley contribution row: 'contribution(E)' (as the factorial design)."""
+    return f"contribution({component})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,11 +36,19 @@ class DmlResult(Result):
 
     With categorical effect modifiers, rows with `segment` set give each treatment's effect within
     each segment (level combination), with Holm-adjusted p-values across segments in
-    `p_value_holm`; the `heterogeneity (...)` checks test that the effect is equal across them.
+    `p_value_holm` and Bonferroni simultaneous intervals in `conf_low_uniform` /
+    `conf_high_uniform` (the method in `adjustment`); the `heterogeneity (...)` checks test that
+    the effect is equal across them, and with any modifiers the `heterogeneity BLP (...)` checks
+    are the best-linear-predictor calibration test (one-sided p-value of the slope).
     `nuisance_r2` holds the out-of-fold R² of every nuisance model; `vcov_table` the covariance of
-    the average effects."""
+    the average effects.
 
-    PLOT_KINDS: ClassVar[tuple[str, ...]] = ("estimates", "residuals")
+    Several binary components with ``discrete_treatment=True``: rows ``E+K`` are the average effect
+    of that combination against all off, ``total`` (the headline) all on against all off, and rows
+    ``contribution(E)`` (with `component` set) its exact Shapley split, which adds up to `total`;
+    `cell_means` holds the doubly robust average outcome under every combination."""
+
+    PLOT_KINDS: ClassVar[tuple[str, ...]] = ("estimates", "residuals", "waterfall")
 
     outcome: str
     treatments: tuple[str, ...]
@@ -50,13 +64,27 @@ class DmlResult(Result):
     notes: tuple[str, ...] = ()
     vcov_table: pd.DataFrame = field(repr=False)
     nuisance_r2: pd.DataFrame = field(repr=False)
+    cell_means: pd.Series | None = field(default=None, repr=False)
     # sensitivity elements (arrays kept for .sensitivity(); not part of to_dict)
     _sens: dict[str, Any] | None = field(default=None, repr=False, metadata={"internal": True})
 
     # -- contract ------------------------------------------------------------------------------
     @property
+    def combinations(self) -> bool:
+        """True for several binary components (effects of their combinations, Shapley split)."""
+        return self.cell_means is not None
+
+    @property
     def headline(self) -> Estimate:
         tab = self.table
+        if self.combinations:
+            row = tab[tab["term"] == TOTAL].iloc[0]
+            names = ", ".join(self.treatments)
+            return Estimate.from_row(
+                row,
+                label=f"average effect on {self.outcome} of all components ({names}) on against "
+                "all off, doubly robust over their observed combinations",
+            )
         effects = tab[tab["term"] != TOTAL]
         if len(effects) > 1 and (tab["term"] == TOTAL).any():
             row = tab[tab["term"] == TOTAL].iloc[0]
@@ -89,6 +117,13 @@ class DmlResult(Result):
 
     @property
     def description(self) -> str:
+        if self.combinations:
+            return (
+                f"doubly robust (AIPW) average outcome under each combination of "
+                f"{', '.join(self.treatments)}, with a Shapley split of all on − all off, from "
+                f"{self.cv}-fold cross-fitted nuisance models"
+                + (f", standard errors clustered by {self.cluster}" if self.cluster else "")
+            )
         how = (
             "doubly robust learner (average effects of each level)"
             if self.discrete_treatment
@@ -166,6 +201,21 @@ class DmlResult(Result):
     # -- plots ---------------------------------------------------------------------------------
     def _plot_estimates(self, *, ax: Axes | None = None) -> Figure:
         return coefficient_plot(self.table, ax=ax, title=f"double ML: effects on {self.outcome}")
+
+    def _plot_waterfall(self, *, ax: Axes | None = None) -> Figure:
+        """All off → each component's Shapley contribution (with intervals) → all on."""
+        from attribution.decompose import plot_waterfall, waterfall_data
+
+        if self.cell_means is None:
+            raise DesignError(
+                "a waterfall needs several binary components (discrete_treatment=True)"
+            )
+        tab = self.table
+        split = tab[tab["component"].notna()]
+        data = waterfall_data(split, baseline=float(self.cell_means.iloc[0]))
+        return plot_waterfall(
+            data, ax=ax, title="Shapley split of all on − all off", ylabel=self.outcome
+        )
 
     def _plot_residuals(self, *, ax: Axes | None = None) -> Figure:
         """Residual outcome against the first residual treatment, with the fitted slope."""

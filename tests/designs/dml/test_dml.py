@@ -213,7 +213,8 @@ def test_observational_scenario_is_recovered_and_naive_regression_is_biased():
         for r in seg.itertuples()
     ]
     assert float(np.sum(np.square(z))) < stats.chi2.ppf(0.999, len(z))
-    assert sum(c.name.startswith("heterogeneity") for c in res.checks) == 3
+    assert sum(c.name.startswith("heterogeneity (") for c in res.checks) == 3
+    assert sum(c.name.startswith("heterogeneity BLP") for c in res.checks) == 3
     x = np.column_stack([np.ones(len(df)), df[tr].to_numpy()])
     naive = np.linalg.lstsq(x, df["engagement"].to_numpy(), rcond=None)[0][1:]
     assert naive.sum() - truth > 10 * h.std_error  # confounded by activity: hugely overstated
