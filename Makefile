@@ -56,6 +56,7 @@ references: install peers
 	.venv-peers/bin/python tests/reference/did/make_reference.py
 	.venv-peers/bin/python tests/reference/did/make_reference_drdid.py
 	.venv-peers/bin/python tests/reference/did/make_reference_honest.py
+	.venv-peers/bin/python tests/reference/did/make_reference_honest_long.py
 	$(PY) tests/reference/did/make_reference_pyfixest.py
 	$(PY) -m tests.reference.synth.make_sdid_reference
 	$(PY) -m tests.reference.synth.make_adh_reference
