@@ -57,6 +57,7 @@ references: install peers
 	.venv-peers/bin/python tests/reference/did/make_reference_drdid.py
 	.venv-peers/bin/python tests/reference/did/make_reference_honest.py
 	.venv-peers/bin/python tests/reference/did/separation/make_reference.py
+	.venv-peers/bin/python tests/reference/did/make_reference_honest_long.py
 	$(PY) tests/reference/did/make_reference_pyfixest.py
 	$(PY) tests/reference/did/weighted_fe/make_reference.py
 	$(PY) -m tests.reference.synth.make_sdid_reference

@@ -10,7 +10,7 @@ normalised to 0 in the reference period. The target is θ = τ_e, the effect at 
   the half-length  sd(v) · cv_α(maxbias(v) / sd(v)),  where cv_α(b) is the 1-α quantile of |N(b, 1)|
   and maxbias(v) = M · ||A⁺'v||₁ over ΔSD(M) (A = the second-difference matrix; v must be orthogonal
   to a linear trend, which ΔSD leaves free). Solved as a 1-D search over the bias budget with a
-  convex QP inside (scipy SLSQP).
+  convex QP inside (scipy SLSQP); the QPs depend on neither M nor β̂, so FlciFrontier shares them.
 
 - ``method="relative_magnitudes"``: δ ∈ ΔRM(M̄) = {δ : |δ_{t+1} - δ_t| <= M̄ · max_{s<0} |δ_{s+1} - δ_s|
   for post periods}, the union over s and sign of polyhedra {δ : A_{s,±} δ <= 0} (RR footnote 9).
@@ -258,9 +258,14 @@ class FlciFrontier:
         if budget in self._solved:
             return self._solved[budget]
         u_min, u_max, v_lp = self.budget_range()
-        if self._solved:
-            near = min(self._solved, key=lambda b: abs(b - budget))
-            start = self._solved[near]
+        below = [b for b in self._solved if b < budget]
+        above = [b for b in self._solved if b > budget]
+        if below and above:  # v(b) is piecewise affine in b: interpolate the nearest two
+            b0, b1 = max(below), min(above)
+            w1 = (budget - b0) / (b1 - b0)
+            start = (1 - w1) * self._solved[b0] + w1 * self._solved[b1]
+        elif self._solved:
+            start = self._solved[min(self._solved, key=lambda b: abs(b - budget))]
         else:
             start = v_lp if budget < 0.5 * (u_min + u_max) else self.v0
         n_pre, k, ap, aq, tp = self.n_pre, self.k, self.ap, self.aq, self.tp
@@ -298,7 +303,11 @@ class FlciFrontier:
             method="SLSQP",
             options={"ftol": 1e-15, "maxiter": 500},
         )
-        v = sol.x[:n_pre] if sol.success else start
+        # SLSQP often ends with "positive directional derivative" at the optimum to rounding; any v
+        # with v'trend = r is a valid FLCI (its bias and sd are computed from v), so keep it
+        v = sol.x[:n_pre]
+        if not (sol.success or abs(tp @ v - self.r) <= 1e-10 * (1.0 + abs(self.r))):
+            v = start
         self._solved[budget] = v
         return v
 

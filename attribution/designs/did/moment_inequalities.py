@@ -134,10 +134,17 @@ class DualPolytope:
                 if not len(self.vertices) or np.abs(self.vertices - g).max(axis=1).min() > 1e-10:
                     self.vertices = np.vstack([self.vertices, g])
                     self._add_vertex_map(g)
-        if len(st.bases) > self._seen_bases:
-            for rows in st.bases[self._seen_bases :]:
-                self._add_basis_map(list(rows))
-            self._seen_bases = len(st.bases)
+
+    def _take_bases(self) -> bool:
+        """Build the maps of the bases found since the last call (built only when needed: most
+        values are certified by the vertex maps alone). True if any was added."""
+        st = self.store
+        if self.r == 0 or len(st.bases) <= self._seen_bases:
+            return False
+        for rows in st.bases[self._seen_bases :]:
+            self._add_basis_map(list(rows))
+        self._seen_bases = len(st.bases)
+        return True
 
     # -- support function ------------------------------------------------------------------------
     def value(self, y: np.ndarray) -> tuple[float, np.ndarray | None]:
@@ -149,9 +156,12 @@ class DualPolytope:
             vals = self.vertices @ y
             j = int(np.argmax(vals))
             low = float(vals[j])
-            up = float((self.maps @ y).max(axis=1).min())
-            if up - low <= _TOL * (1.0 + abs(low)):
-                return low, self.vertices[j]
+            for _ in range(2):
+                up = float((self.maps @ y).max(axis=1).min())
+                if up - low <= _TOL * (1.0 + abs(low)):
+                    return low, self.vertices[j]
+                if not self._take_bases():
+                    break
         return self.solve(y)
 
     def solve(self, y: np.ndarray) -> tuple[float, np.ndarray | None]:
@@ -222,10 +232,10 @@ class DualPolytope:
             self.store.add_basis(tuple(sorted(rows)))
 
     def _add_basis_map(self, rows: list[int]) -> None:
-        wb = self._w[rows]
-        if np.linalg.cond(wb) > 1e12:
+        try:  # an ill-conditioned basis only gives a looser (still valid) bound
+            t = np.linalg.solve(self._w[rows], np.eye(self.r + 1))[1:]  # τ(y) = t y_B
+        except np.linalg.LinAlgError:
             return
-        t = np.linalg.solve(wb, np.eye(self.r + 1))[1:]  # τ(y) = t y_B
         new = np.eye(self.m)
         new[:, rows] -= self.x @ t
         self.maps = np.concatenate([self.maps, new[None]])
@@ -284,6 +294,7 @@ class DualPolytope:
         if self.r == 0:
             return float(np.quantile(draws.max(axis=1), q))
         self._sync()
+        self._take_bases()
         index = (n - 1) * q
         k = math.floor(index)
         k1 = min(k + 1, n - 1)
@@ -321,6 +332,7 @@ class DualPolytope:
             if seen_v < len(self.vertices):
                 low = np.maximum(low, (draws @ self.vertices[seen_v:].T).max(axis=1))
                 seen_v = len(self.vertices)
+            self._take_bases()
             if seen_m < len(self.maps):  # tighten the upper bounds of the undecided draws
                 idx = np.flatnonzero(~exact & (up >= l_star))
                 up[idx] = np.minimum(up[idx], _upper_bounds(self.maps[seen_m:], draws[idx]))
