@@ -184,7 +184,9 @@ def test_prop99_fixed_v_matches_pysyncon_live():
     dp = dataprep(load_long(), list(PRE))
     s.fit(dp, custom_V=np.full(len(PRE), 1.0 / len(PRE)))
     ref = pd.Series(REF["equal_v_all_lags"]["weights"])
-    np.testing.assert_allclose(s.W, ref.to_numpy(), atol=1e-6)
+    # pysyncon's W comes from an iterative optimiser whose stopping point moves by up to ~1e-5
+    # with the BLAS build and thread count (8e-6 seen with one BLAS thread per test worker)
+    np.testing.assert_allclose(s.W, ref.to_numpy(), atol=5e-5)
 
 
 def test_prop99_placebo_rank(prop99):
