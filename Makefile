@@ -26,7 +26,7 @@ test: install
 	$(PY) -m pytest -n 2  # both cores of the CI machine (pytest-xdist); about 3 min
 
 test-slow: install
-	$(PY) -m pytest -m slow -n 2  # about 5 min on 2 cores
+	$(PY) -m pytest -m slow -n 2  # about 6 min on 2 cores
 
 test-all: install
 	$(PY) -m pytest -m ""
