@@ -308,9 +308,6 @@ def synthetic_control(
         covariates=covs or None,
         missing_covariates=True,
     )
-    rq.check_design_point(
-        panel, treated_unit=treated_unit, treatment_start=as_time(treatment_start, panel.times)
-    )
     problem = build_problem(
         panel,
         treated_unit=treated_unit,
@@ -616,9 +613,6 @@ def conformal_interval(
         )
         table = as_table(source)
         panel = prepare_panel(table, outcome=outcome, unit=unit, time=time)  # type: ignore[arg-type]
-        rq.check_design_point(
-            panel, treated_unit=treated_unit, treatment_start=as_time(treatment_start, panel.times)
-        )
         problem = build_problem(
             panel,
             treated_unit=treated_unit,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.designs.synth.panel import SynthPanel
+from attribution.designs.synth.request import check_design_point
 from attribution.errors import DataError, DesignError, DesignWarning, OptionError
 
 __all__ = ["SCProblem", "SpecialPredictor", "as_time", "build_problem", "truncated_panel"]
@@ -148,38 +149,10 @@ def build_problem(
     """
     units, times = panel.units, panel.times
     treatment_start = as_time(treatment_start, times)
-    pos = units.get_indexer([treated_unit])[0] if _hashable(treated_unit) else -1
-    if pos < 0:
-        raise DesignError(
-            f"treated_unit {treated_unit!r} is not a value of {panel.unit!r}",
-            columns=[panel.unit],
-            fix=f"choose one of the {len(units)} units, e.g. {list(units[:5])}",
-        )
-    try:
-        n_pre = int(np.sum(np.asarray(times < treatment_start)))
-    except TypeError as exc:
-        raise DesignError(
-            f"treatment_start {treatment_start!r} cannot be compared with {panel.time!r} values "
-            f"({times.dtype})",
-            columns=[panel.time],
-            fix=f"pass a value of {panel.time!r}, e.g. {times[len(times) // 2]!r}",
-        ) from exc
-    if n_pre == 0:
-        raise DesignError(
-            f"treatment_start {treatment_start!r} leaves no pre-treatment period for "
-            f"{treated_unit!r} (first period {times[0]!r})",
-            columns=[panel.time],
-            rows=pd.DataFrame({panel.unit: [treated_unit], "first_period": [times[0]]}),
-            fix=f"choose a treatment start after {times[0]!r}",
-        )
-    if n_pre == len(times):
-        raise DesignError(
-            f"treatment_start {treatment_start!r} is after the last period {times[-1]!r}: no "
-            f"post-treatment period for {treated_unit!r}",
-            columns=[panel.time],
-            rows=pd.DataFrame({panel.unit: [treated_unit], "last_period": [times[-1]]}),
-            fix=f"choose a treatment start between {times[1]!r} and {times[-1]!r}",
-        )
+    # the one check of the design point (request.py): unit known, start on the grid, periods
+    # before and after it
+    n_pre = check_design_point(panel, treated_unit=treated_unit, treatment_start=treatment_start)
+    pos = int(units.get_indexer([treated_unit])[0])
     rows_kept = np.arange(len(units))
     if donors is not None:
         rows_kept = _donor_rows(units, pos, donors, column=panel.unit)
