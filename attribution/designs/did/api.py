@@ -731,10 +731,7 @@ def twfe(
     )
     alpha = check_alpha(alpha)
     assert req.shape is not None
-    if wcol is not None:
-        require_weights(req.table, None, wcol, show=[], role="twfe")
-    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="twfe")
-    w = None if wcol is None else require_weights(None, df, wcol, show=[idname, tname], role="twfe")
+    df, w = _pull_weighted(req, wcol, what="twfe", show=[idname, tname])
     require_binary(
         df,
         treatment,
@@ -752,44 +749,32 @@ def twfe(
             fix="the panel needs both treated and untreated unit-periods",
         )
     covs = list(req.covariates)
-    fit = fit_fe_ols(
-        df[yname].to_numpy(float),
-        df[[treatment, *covs]].to_numpy(float),
-        [codes(df[idname]), codes(df[tname])],
-        None if req.cluster is None else df[req.cluster].to_numpy(),
-        names=[treatment, *covs],
-        vcov=req.vcov,
-        weights=w,
-    )
-    se = np.sqrt(np.diag(fit.vcov))
-    table = wald_table([treatment, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
-    return TwfeResult(
+    return _coefficient_result(
+        df,
+        req,
         design="did.twfe",
-        table=table,
+        yname=yname,
+        x=df[[treatment, *covs]].to_numpy(float),
+        fe=[codes(df[idname]), codes(df[tname])],
+        terms=[treatment, *covs],
+        weights=w,
         alpha=alpha,
-        provenance=Provenance(
-            design="did.twfe",
-            data=fingerprint(req.table, n_rows=req.shape.n_rows),
-            options={
-                "yname": yname,
-                "tname": tname,
-                "idname": idname,
-                "treatment": treatment,
-                "cluster": req.cluster,
-                "covariates": covs,
-                "vcov": req.vcov,
-                "weights": wcol,
-                "alpha": alpha,
-            },
-        ),
-        headline_label=f"effect of {treatment} on {yname} (two-way fixed effects"
+        n_rows=req.shape.n_rows,
+        options={
+            "yname": yname,
+            "tname": tname,
+            "idname": idname,
+            "treatment": treatment,
+            "cluster": req.cluster,
+            "covariates": covs,
+            "vcov": req.vcov,
+            "weights": wcol,
+            "alpha": alpha,
+        },
+        label=f"effect of {treatment} on {yname} (two-way fixed effects"
         + (f", weighted by {wcol})" if wcol else ")"),
-        n_obs=fit.n_obs,
         n_units=req.shape.n_units,
         n_periods=len(req.shape.periods),
-        n_clusters=fit.n_clusters,
-        vcov_type=VCOV_NOTES[req.vcov],
-        vcov=fit.vcov,
     )
 
 
@@ -831,11 +816,8 @@ def did_2x2(
         binary={"group": group, "post": post},
     )
     alpha = check_alpha(alpha)
-    if wcol is not None:
-        require_weights(req.table, None, wcol, show=[], role="did_2x2")
-    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what="did_2x2")
     show = [c for c in (idname, group, post) if c is not None]
-    w = None if wcol is None else require_weights(None, df, wcol, show=show, role="did_2x2")
+    df, w = _pull_weighted(req, wcol, what="did_2x2", show=show)
     for c in (group, post):
         require_binary(df, c, show=[c])
     require_2x2_cells(df, group=group, post=post, idname=idname)
@@ -843,41 +825,89 @@ def did_2x2(
     term = f"{group}:{post}"
     covs = list(req.covariates)
     x = np.column_stack([df[group].to_numpy(float) * df[post].to_numpy(float), df[covs]])
+    return _coefficient_result(
+        df,
+        req,
+        design="did.2x2",
+        yname=yname,
+        x=x,
+        fe=fe,
+        terms=[term, *covs],
+        weights=w,
+        alpha=alpha,
+        n_rows=len(df),
+        options={
+            "yname": yname,
+            "group": group,
+            "post": post,
+            "idname": idname,
+            "cluster": req.cluster,
+            "covariates": covs,
+            "vcov": req.vcov,
+            "weights": wcol,
+            "alpha": alpha,
+        },
+        label=f"effect of {group} × {post} on {yname} (2×2 DiD"
+        + (f", weighted by {wcol})" if wcol else ")"),
+        n_units=int(df[idname].nunique()) if idname else len(df),
+        n_periods=2,
+    )
+
+
+def _pull_weighted(
+    req: Any, wcol: str | None, *, what: str, show: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The regression's rows, with the weights checked as a column before the pull and in every
+    pulled row after it (None without weights)."""
+    if wcol is not None:
+        require_weights(req.table, None, wcol, show=[], role=what)
+    df = pull(req.table, [*req.columns, *([wcol] if wcol else [])], what=what)
+    w = None if wcol is None else require_weights(None, df, wcol, show=show, role=what)
+    return df, w
+
+
+def _coefficient_result(
+    df: pd.DataFrame,
+    req: Any,
+    *,
+    design: str,
+    yname: str,
+    x: np.ndarray,
+    fe: list[np.ndarray],
+    terms: list[str],
+    weights: np.ndarray | None,
+    alpha: float,
+    n_rows: int,
+    options: dict[str, Any],
+    label: str,
+    n_units: int,
+    n_periods: int,
+) -> TwfeResult:
+    """Fit ``y ~ x | fe`` and wrap the coefficients as a TwfeResult (twfe and the 2×2 DiD)."""
     fit = fit_fe_ols(
         df[yname].to_numpy(float),
         x,
         fe,
         None if req.cluster is None else df[req.cluster].to_numpy(),
-        names=[term, *covs],
+        names=terms,
         vcov=req.vcov,
-        weights=w,
+        weights=weights,
     )
     se = np.sqrt(np.diag(fit.vcov))
-    table = wald_table([term, *covs], fit.coef, se, alpha=alpha, df=fit.df_t)
+    table = wald_table(terms, fit.coef, se, alpha=alpha, df=fit.df_t)
     return TwfeResult(
-        design="did.2x2",
+        design=design,
         table=table,
         alpha=alpha,
         provenance=Provenance(
-            design="did.2x2",
-            data=fingerprint(req.table, n_rows=len(df)),
-            options={
-                "yname": yname,
-                "group": group,
-                "post": post,
-                "idname": idname,
-                "cluster": req.cluster,
-                "covariates": covs,
-                "vcov": req.vcov,
-                "weights": wcol,
-                "alpha": alpha,
-            },
+            design=design,
+            data=fingerprint(req.table, n_rows=n_rows),
+            options=options,
         ),
-        headline_label=f"effect of {group} × {post} on {yname} (2×2 DiD"
-        + (f", weighted by {wcol})" if wcol else ")"),
+        headline_label=label,
         n_obs=fit.n_obs,
-        n_units=int(df[idname].nunique()) if idname else len(df),
-        n_periods=2,
+        n_units=n_units,
+        n_periods=n_periods,
         n_clusters=fit.n_clusters,
         vcov_type=VCOV_NOTES[req.vcov],
         vcov=fit.vcov,
