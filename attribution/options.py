@@ -29,6 +29,7 @@ __all__ = [
     "check_int",
     "check_option",
     "check_seed",
+    "plain",
 ]
 
 Vcov = Literal["HC0", "HC1", "HC2", "HC3", "CR1", "iid"]
@@ -62,7 +63,7 @@ def check_option(name: str, value: Any, vocabulary: Any) -> Any:
     allowed = vocabulary if isinstance(vocabulary, tuple) else get_args(vocabulary)
     if not isinstance(value, str | int | float | bool | None) or value not in allowed:
         raise OptionError(
-            f"{name}={_plain(value)} is not a valid option",
+            f"{name}={plain(value)} is not a valid option",
             fix=f"use one of {', '.join(repr(a) for a in allowed)}",
         )
     return value
@@ -104,7 +105,7 @@ def check_int(
         if maximum is not None:
             bounds.append(f"<= {maximum}")
         raise OptionError(
-            f"{name}={_plain(value)} is not valid",
+            f"{name}={plain(value)} is not valid",
             fix=f"{name} must be an integer" + (f" {' and '.join(bounds)}" if bounds else ""),
         )
     return value
@@ -139,7 +140,7 @@ def check_float(
         hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
         bounds = " and ".join(b for b in (lo, hi) if b)
         raise OptionError(
-            f"{name}={_plain(value)} is not valid",
+            f"{name}={plain(value)} is not valid",
             fix=f"{name} must be a finite number" + (f" {bounds}" if bounds else ""),
         )
     return float(value)
@@ -151,12 +152,12 @@ def check_bool(name: str, value: Any) -> bool:
 
     if not isinstance(value, bool | np.bool_):
         raise OptionError(
-            f"{name}={_plain(value)} is not valid", fix=f"{name} must be True or False"
+            f"{name}={plain(value)} is not valid", fix=f"{name} must be True or False"
         )
     return bool(value)
 
 
-def _plain(value: Any) -> str:
+def plain(value: Any) -> str:
     """A value as a user wrote it: numpy scalars print as plain numbers (1, not np.int64(1))."""
     import numpy as np
 

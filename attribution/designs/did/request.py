@@ -49,6 +49,7 @@ from attribution.options import (
     check_int,
     check_option,
     check_seed,
+    plain,
 )
 from attribution.results import DataFingerprint
 
@@ -194,7 +195,7 @@ def check_window(window: object, *, ref: int | None = None) -> tuple[int, int] |
             ok = lo <= hi
     if not ok:
         raise OptionError(
-            f"window={_plain(window)} must be a pair of integers (first, last event time), "
+            f"window={plain(window)} must be a pair of integers (first, last event time), "
             "first <= last"
         )
     if ref is not None and not lo <= ref <= hi:
@@ -301,17 +302,10 @@ def check_sensitivity_grid(name: str, values: object, *, high: float) -> None:
             check_float(name, v, low=0.0, high=high)
         except OptionError as err:
             raise OptionError(
-                f"{name}={_plain(values)} must be a non-negative number (at most {high:g}) or a "
+                f"{name}={plain(values)} must be a non-negative number (at most {high:g}) or a "
                 "list of them",
                 fix=f"e.g. {name}=[0, 0.5, 1]",
             ) from err
-
-
-def _plain(value: object) -> str:
-    """A value as the user wrote it (numpy scalars as plain numbers)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
 
 
 def check_honest_options(method: object, M: object, Mbar: object) -> str:

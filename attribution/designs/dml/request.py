@@ -10,7 +10,7 @@ import numpy as np
 
 from attribution.designs.dml.nuisance import is_model
 from attribution.errors import DataError, DesignError, OptionError
-from attribution.options import _plain
+from attribution.options import plain
 
 __all__ = ["check_columns", "check_learners", "check_roles", "check_treatment_matrix"]
 
@@ -21,7 +21,7 @@ MAX_LEVELS = 20
 def check_column(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise OptionError(
-            f"{name}={_plain(value)} is not a column name", fix=f"pass {name} as a column name"
+            f"{name}={plain(value)} is not a column name", fix=f"pass {name} as a column name"
         )
     return value
 
@@ -32,7 +32,7 @@ def check_columns(name: str, value: Any, *, allow_empty: bool = False) -> tuple[
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, bytes):
         raise OptionError(
-            f"{name}={_plain(value)} is not a list of column names",
+            f"{name}={plain(value)} is not a list of column names",
             fix=f"pass {name} as a list of column names",
         )
     cols = tuple(check_column(name, v) for v in value)
@@ -148,7 +148,7 @@ def check_components(t: np.ndarray, treatments: tuple[str, ...]) -> np.ndarray:
             raise DesignError(
                 f"discrete_treatment=True with several treatments takes binary 0/1 indicators of "
                 f"the components a unit got; {c!r} has {int(bad.sum())} rows with other values "
-                f"(e.g. {_plain(t[bad, j][0])})",
+                f"(e.g. {plain(t[bad, j][0])})",
                 columns=[c],
                 fix="pass one 0/1 column per component, or one treatment column with categorical "
                 "levels, or discrete_treatment=False for continuous exposures",

@@ -89,7 +89,7 @@ def check_reps(n_reps: object, se_method: str | None, default: int) -> int | Non
         if n_reps is not None:
             options.check_int("n_reps", n_reps, minimum=2)
             raise OptionError(
-                f"n_reps={options._plain(n_reps)} has no effect with se_method={se_method!r}",
+                f"n_reps={options.plain(n_reps)} has no effect with se_method={se_method!r}",
                 fix="drop n_reps, or use se_method='placebo' or 'bootstrap'",
             )
         return None
@@ -113,8 +113,8 @@ def replications(n_reps: object, n_permutations: object, *, stacklevel: int = 3)
         options.check_int("n_permutations", n_permutations, minimum=2)
         if n_reps is not None and n_reps != n_permutations:
             raise OptionError(
-                f"n_reps={options._plain(n_reps)} and "
-                f"n_permutations={options._plain(n_permutations)} disagree",
+                f"n_reps={options.plain(n_reps)} and "
+                f"n_permutations={options.plain(n_permutations)} disagree",
                 fix="pass n_reps only",
             )
         n_reps = n_permutations
@@ -139,7 +139,7 @@ def check_zeta(name: str, value: object, method: str, *, allowed: tuple[str, ...
 def check_treatment_name(treatment: object) -> str:
     if not isinstance(treatment, str) or not treatment:
         raise OptionError(
-            f"treatment must be a column name, got {options._plain(treatment)}",
+            f"treatment must be a column name, got {options.plain(treatment)}",
             fix="pass the 0/1 column that marks treated unit-periods",
         )
     return treatment
@@ -179,7 +179,7 @@ def check_grid(grid: object) -> np.ndarray | None:
         and bool(np.isfinite(arr).all())
     )
     if not ok:
-        shown = options._plain(grid) if not hasattr(grid, "__len__") else type(grid).__name__
+        shown = options.plain(grid) if not hasattr(grid, "__len__") else type(grid).__name__
         raise OptionError(
             f"grid={shown} is not valid",
             fix="pass a non-empty 1-d array of finite candidate effects, e.g. "
@@ -237,7 +237,7 @@ def _names_list(name: str, value: object) -> list[str]:
     ok = not isinstance(value, bytes | Mapping) and hasattr(value, "__iter__")
     out = list(value) if ok else []  # type: ignore[call-overload]
     if not ok or any(not isinstance(c, str) or not c for c in out):
-        shown = options._plain(value) if not ok else repr([options._plain(c) for c in out])
+        shown = options.plain(value) if not ok else repr([options.plain(c) for c in out])
         raise OptionError(
             f"{name}={shown} is not valid",
             fix=f"{name} must be a list of column names",
@@ -253,25 +253,24 @@ def normalise_specials(
         return []
     if isinstance(specials, str | bytes | Mapping) or not hasattr(specials, "__iter__"):
         raise OptionError(
-            f"special_predictors={options._plain(specials)} is not valid",
+            f"special_predictors={options.plain(specials)} is not valid",
             fix="pass a list of (column, periods, 'mean') triples",
         )
     out = []
     for sp in specials:
         if not isinstance(sp, tuple | list) or len(sp) != 3:
             raise OptionError(
-                f"special predictor {options._plain(sp)} must be a (column, periods, 'mean') "
-                "triple",
+                f"special predictor {options.plain(sp)} must be a (column, periods, 'mean') triple",
                 fix="e.g. special_predictors=[('packs', [1975], 'mean'), ('packs', range(1980, 1989), 'mean')]",
             )
         col, periods, op = sp
         if not isinstance(col, str) or not col:
             raise OptionError(
-                f"special predictor column must be a column name, got {options._plain(col)}"
+                f"special predictor column must be a column name, got {options.plain(col)}"
             )
         if op != "mean":
             raise OptionError(
-                f"special predictor operation {options._plain(op)} for {col!r} is not supported",
+                f"special predictor operation {options.plain(op)} for {col!r} is not supported",
                 columns=[col],
                 fix="use 'mean'",
             )
@@ -291,7 +290,7 @@ def show(value: Any) -> str:
     """A unit or period as a user wrote it (1, 'CA', '2026-03-02'), never a numpy repr."""
     if isinstance(value, pd.Timestamp) and value == value.normalize():
         return repr(str(value.date()))
-    return options._plain(value)
+    return options.plain(value)
 
 
 def _shown(values: Sequence[Any], n: int = 5) -> str:
@@ -395,11 +394,11 @@ def check_names(
     for role, name in (("outcome", outcome), ("unit", unit), ("time", time)):
         if not isinstance(name, str) or not name:
             raise DataError(
-                f"{role} must be a column name (a non-empty string), got {options._plain(name)}",
+                f"{role} must be a column name (a non-empty string), got {options.plain(name)}",
                 fix=f"pass {role}='<column>'",
             )
     if treatment is not None and (not isinstance(treatment, str) or not treatment):
-        raise DataError(f"treatment must be a column name or None, got {options._plain(treatment)}")
+        raise DataError(f"treatment must be a column name or None, got {options.plain(treatment)}")
     covs = [] if covariates is None else _names_list("covariates", covariates)
     roles = [outcome, unit, time] + ([treatment] if treatment else []) + covs
     dup = sorted({c for c in roles if roles.count(c) > 1})

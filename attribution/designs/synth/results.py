@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.errors import OptionError
-from attribution.options import _plain, check_option
+from attribution.options import check_option, plain
 from attribution.results import Estimate, Result
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class SynthResult(Result):
         hits = np.flatnonzero(self.cohorts["group"].to_numpy() == cohort)
         if len(hits) == 0:
             raise OptionError(
-                f"cohort={_plain(cohort)} is not an adoption time of this fit",
+                f"cohort={plain(cohort)} is not an adoption time of this fit",
                 fix=f"use one of {self.cohorts['group'].tolist()}",
             )
         return int(hits[0])
