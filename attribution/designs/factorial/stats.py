@@ -176,16 +176,10 @@ def _from_sums(
                 "var_x": out[_P + "sxx"].to_numpy(float) / n - mx * mx,
                 "cov_xy": out[_P + "sxy"].to_numpy(float) / n - mx * my,
             }
-        ratio = np.nanmax(
-            np.concatenate(
-                [
-                    my * my / np.abs(vy),
-                    *([] if covariate is None else [mx * mx / np.abs(cols["var_x"])]),
-                ]
-            )
-            if len(n)
-            else [0.0]
-        )
+        ratios = [my * my / np.abs(vy)]
+        if covariate is not None:
+            ratios.append(mx * mx / np.abs(cols["var_x"]))
+        ratio = np.nanmax(np.concatenate(ratios), initial=0.0)
     if np.isfinite(ratio) and ratio > CANCELLATION_LIMIT and np.all(np.isfinite(my)):
         cols |= _centred_moments(
             table, out, factors=factors, outcome=outcome, covariate=covariate, means=cols
