@@ -19,6 +19,7 @@ can never change a result. Fields marked ``field(metadata={"internal": True})`` 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as _dt
 import html
@@ -477,19 +478,14 @@ def compare(*results: Result, names: Sequence[str] | None = None) -> Comparison:
                 fix="pass the results of at.factorial, at.did.*, at.synth.* ...",
             )
     if names is None:
-        seen: dict[str, int] = {}
-        labels = []
-        for r in results:
-            seen[r.design] = seen.get(r.design, 0) + 1
-            labels.append(r.design)
-        counts: dict[str, int] = {}
+        # each result's design, numbered when several results share one ("did.twfe #2")
+        total = collections.Counter(r.design for r in results)
+        so_far: collections.Counter[str] = collections.Counter()
         names = []
-        for lab in labels:
-            if seen[lab] > 1:
-                counts[lab] = counts.get(lab, 0) + 1
-                names.append(f"{lab} #{counts[lab]}")
-            else:
-                names.append(lab)
+        for r in results:
+            so_far[r.design] += 1
+            repeated = total[r.design] > 1
+            names.append(f"{r.design} #{so_far[r.design]}" if repeated else r.design)
     else:
         if isinstance(names, str) or len(names) != len(results):
             raise DesignError(
