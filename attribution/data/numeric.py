@@ -16,7 +16,14 @@ import ibis.expr.types as ir
 from attribution.data.checks import is_missing
 from attribution.errors import DataError, EstimationError
 
-__all__ = ["FLOAT_EXACT_INT", "MAX_MAGNITUDE", "MIN_MAGNITUDE", "check_outcome"]
+__all__ = [
+    "FLOAT_EXACT_INT",
+    "MAX_MAGNITUDE",
+    "MIN_MAGNITUDE",
+    "check_outcome",
+    "check_range",
+    "range_aggregates",
+]
 
 FLOAT_EXACT_INT = 2**53
 """Largest magnitude up to which every integer is exact in a double."""
@@ -29,34 +36,45 @@ MIN_MAGNITUDE = 1e-150
 def check_outcome(table: ir.Table, column: str, *, label: str | None = None) -> None:
     """Refuse an outcome a double-precision estimate cannot handle (one engine aggregate).
 
-    `label` is the user's name for the column in messages (default: `column`).
+    `label` is the user's name for the column in messages (default: `column`). A design that
+    already scans the outcome can compute `range_aggregates` in that scan and call `check_range`.
     """
-    name = label or column
+    aggs = range_aggregates(table, column)
+    if aggs is None:
+        return  # the design's type check names a non-numeric outcome
+    row = table.aggregate(**aggs).execute().iloc[0]
+    check_range(row[LO], row[HI], integer=table[column].type().is_integer(), name=label or column)
+
+
+LO, HI = "__at_lo", "__at_hi"
+"""Names of the range aggregates (reserved internal names)."""
+
+
+def range_aggregates(table: ir.Table, column: str) -> dict[str, ir.Value] | None:
+    """The outcome's smallest and largest finite value as aggregates named `LO` and `HI` (None for a
+    non-numeric column). Missing and infinite values are the completeness check's to name."""
     col = table[column]
     typ = col.type()
     if not (typ.is_numeric() or typ.is_boolean()):
-        return  # the design's type check names a non-numeric outcome
+        return None
     x = col.cast("float64") if typ.is_boolean() else col
-    finite = ~is_missing(x)  # missing and infinite values are the completeness check's to name
-    stats = (
-        table.aggregate(
-            __at_lo=x.min(where=finite),
-            __at_hi=x.max(where=finite),
-        )
-        .execute()
-        .iloc[0]
-    )
-    lo, hi = stats["__at_lo"], stats["__at_hi"]
+    finite = ~is_missing(x)
+    return {LO: x.min(where=finite), HI: x.max(where=finite)}
+
+
+def check_range(lo: object, hi: object, *, integer: bool, name: str) -> None:
+    """The checks on an outcome's finite range (see the module docstring); `name` as the user
+    wrote it. No values (NULL / NaN bounds) pass: the completeness check names them."""
     if lo is None or hi is None or _isnan(lo) or _isnan(hi):
-        return  # no rows, or missing values: the design's completeness check names them
-    if typ.is_integer() and max(abs(int(lo)), abs(int(hi))) > FLOAT_EXACT_INT:
+        return
+    if integer and max(abs(int(lo)), abs(int(hi))) > FLOAT_EXACT_INT:  # type: ignore[call-overload]
         raise DataError(
-            f"outcome {name!r} holds integers up to {max(abs(int(lo)), abs(int(hi))):,}, beyond "
+            f"outcome {name!r} holds integers up to {max(abs(int(lo)), abs(int(hi))):,}, beyond "  # type: ignore[call-overload]
             f"2**53 = {FLOAT_EXACT_INT:,}: their low digits are lost in double precision",
             columns=[name],
             fix="subtract a baseline (e.g. the minimum) or change the unit before estimating",
         )
-    lo, hi = float(lo), float(hi)
+    lo, hi = float(lo), float(hi)  # type: ignore[arg-type]
     big = max(abs(lo), abs(hi))
     if big > MAX_MAGNITUDE:
         raise EstimationError(

@@ -16,7 +16,7 @@ import pandas as pd
 
 from attribution.data.checks import require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
-from attribution.data.numeric import check_outcome
+from attribution.data.numeric import HI, LO, check_range
 from attribution.data.roles import Roles, select_roles
 from attribution.decompose import ShapleySplit, cell_label, shapley_split
 from attribution.designs.factorial import ols
@@ -106,7 +106,6 @@ def factorial(
             spec[col] = "key"
     require_columns(table, spec, role="factorial")
     req.check_factor_types(table, facs)
-    check_outcome(table, outcome)
     # From here on the engine sees only reserved internal names (no user column can collide with
     # an internal one); errors raised inside name the user's columns again.
     roles = select_roles(
@@ -154,6 +153,9 @@ def _estimate(
     keys = [c for c in dict.fromkeys([c_cl, c_unit]) if c is not None]
     cp = cell_pass(table, outcome=c_out, factors=c_facs, covariate=c_cov, also_complete=keys)
     frame = cp.frame
+    # the outcome's numeric range, from the same scan (`data.numeric.check_range`)
+    lo, hi = frame.pop(LO), frame.pop(HI)  # exact integers stay integers
+    check_range(lo.min(), hi.max(), integer=table.schema()[c_out].is_integer(), name=outcome)
     if frame.empty or int(frame["n"].sum()) == 0:
         raise DataError(
             "the table is empty", columns=[outcome, *facs], fix="pass a table with rows"

@@ -28,6 +28,7 @@ import pandas as pd
 from attribution import config
 from attribution.data.checks import require_complete
 from attribution.data.engine import accurate_sum, has_compensated_sum
+from attribution.data.numeric import range_aggregates
 from attribution.errors import EstimationError
 
 __all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
@@ -66,7 +67,7 @@ class CellPass:
 
     frame: pd.DataFrame
     """Columns: factor0 … factor{k-1} (raw values, in the order of the factors), n, mean_y, var_y
-    [, mean_x, var_x, cov_xy]."""
+    [, mean_x, var_x, cov_xy], and the outcome's finite range per cell (`data.numeric.LO`, `HI`)."""
     suspect: tuple[str, ...]
     """Columns with NULLs (non-null count below the row count) or non-finite aggregates (a NaN or
     ±inf somewhere); empty for usable data. `require_complete` then names the rows."""
@@ -106,6 +107,7 @@ def cell_pass(
                 _P + "var_x": x.var(how="pop"),
                 _P + "cov_xy": y.cov(x, how="pop"),
             }
+    aggs |= range_aggregates(table, outcome) or {}  # the outcome's range, checked by the caller
     floats = {outcome: ["mean_y", "var_y"]}
     if covariate is not None:
         floats[covariate] = ["mean_x", "var_x", "cov_xy"]
