@@ -1,0 +1,1 @@
+"""Online A/B experiments: metrics, sufficient statistics in the engine, lifts, decisions."""

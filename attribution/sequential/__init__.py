@@ -1,0 +1,1 @@
+"""Sequential monitoring: group-sequential boundaries and always-valid inference."""

@@ -1,0 +1,1 @@
+"""Studies: a YAML spec runs designs, triangulates them, decides launches and writes the documents."""
