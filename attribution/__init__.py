@@ -42,6 +42,7 @@ _LAZY = {
     "decompose": ("attribution.decompose", None),
     "dml": ("attribution.designs.dml", "dml"),
     "graph": ("attribution.graph", None),
+    "metrics": ("attribution.metrics", None),
 }
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "errors",
     "factorial",
     "graph",
+    "metrics",
     "simulate",
     "synth",
     "validate",
