@@ -14,6 +14,7 @@ __all__ = [
     "FeVcov",
     "HonestInference",
     "HonestMethod",
+    "ImpactMethod",
     "Jackknife",
     "LaunchMethod",
     "Permutation",
@@ -53,6 +54,8 @@ HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
+ImpactMethod = Literal["winners_curse", "shrinkage"]
+"""cumulative_impact's headline: the Lee & Shen (2018) corrected sum, or the empirical-Bayes one."""
 VMethod = Literal["pre_period", "cross_validation"]
 """ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
 

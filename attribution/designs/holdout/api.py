@@ -1,0 +1,363 @@
+"""Entry points of the holdout family: `cumulative_impact` (the sum of launch wins, corrected for the
+winner's curse and shrunk, beside the holdout) and `holdout_readout` (the holdout per surface and
+period).
+
+Thin orchestration: request checks (request.py) → engine aggregates (stats.py, readout only) → math
+(winners_curse.py, shrinkage.py, readout.py) → results (results.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from attribution.data.engine import Data, as_table, fingerprint
+from attribution.designs.holdout import readout, shrinkage, winners_curse
+from attribution.designs.holdout import request as req
+from attribution.designs.holdout import stats as engine_stats
+from attribution.designs.holdout.results import (
+    OVERALL,
+    CumulativeImpactResult,
+    HoldoutReadoutResult,
+)
+from attribution.errors import OptionError
+from attribution.inference import critical_value, wald_table
+from attribution.options import ImpactMethod, check_alpha, check_float, check_option, plain
+from attribution.results import Check, Provenance, Result
+
+__all__ = ["cumulative_impact", "holdout_readout"]
+
+
+def cumulative_impact(
+    launches: Data | list[Result] | tuple[Result, ...],
+    *,
+    estimate: str = "estimate",
+    std_error: str = "std_error",
+    launch: str = "launch",
+    shipped: str | None = None,
+    surface: str | None = None,
+    alpha: float = 0.05,
+    threshold: float | None = None,
+    holdout: Result | tuple[float, float] | None = None,
+    method: ImpactMethod = "winners_curse",
+) -> CumulativeImpactResult:
+    """What a train of shipped launches added together: the naive sum of their wins, the sum
+    corrected for the winner's curse, and a random-effects shrunk sum — beside the holdout.
+
+    Why: a launch ships because its test came out significantly positive, so shipped estimates are
+    selected high and their sum overstates the total (the winner's curse); a holdout measures the
+    total directly but noisily. Setting the two side by side says whether the launch wins add up.
+
+    Parameters
+    ----------
+    launches: one row per launch *test*, shipped or not (the correction and the prior need every
+        tested launch), as a DataFrame or Ibis table with columns `launch`, `estimate`,
+        `std_error` (and optionally `shipped`, `surface`); or a sequence of Results, whose
+        headlines are used (each shipped by the selection rule).
+    shipped: 0/1 or boolean column marking the launches that shipped. Default: the selection rule
+        estimate / std_error > threshold.
+    surface: column naming each launch's surface; adds per-surface rows.
+    alpha: intervals are (1 − alpha); also sets the default threshold z_{1−alpha/2}.
+    threshold: the z-value a launch had to beat to ship (the b of Lee & Shen 2018).
+    holdout: what the holdout measured: a Result (its headline; e.g. `holdout_readout`) or an
+        (estimate, std_error) pair; its row joins the table and a check says whether it agrees.
+    method: the headline: "winners_curse" (the Lee & Shen plug-in correction) or "shrinkage"
+        (the DerSimonian–Laird empirical-Bayes sum).
+
+    Rows (term × surface): "naive" Σ_{shipped} X_i with SE √Σσ_i² (the shipped set held fixed);
+    "winners_curse" Σ_{shipped} X_i − Σ_{all} σ_i φ(b − X_i/σ_i) with the parametric-bootstrap SE;
+    "shrinkage" Σ_{shipped} E[a_i | X_i] under a normal random-effects prior, with its posterior SE
+    (see `winners_curse` and `shrinkage` modules for formulas and references); "holdout".
+    """
+    alpha = check_alpha(alpha)
+    for name, value in (("estimate", estimate), ("std_error", std_error), ("launch", launch)):
+        req.check_column(name, value)
+    req.check_column("shipped", shipped, optional=True)
+    req.check_column("surface", surface, optional=True)
+    req.check_columns_distinct(
+        estimate=estimate, std_error=std_error, launch=launch, shipped=shipped, surface=surface
+    )
+    b = critical_value(alpha) if threshold is None else check_float("threshold", threshold)
+    method = check_option("method", method, ImpactMethod)
+    held = req.holdout_number(holdout)
+    frame = req.launch_frame(
+        launches,
+        estimate=estimate,
+        std_error=std_error,
+        launch=launch,
+        shipped=shipped,
+        surface=surface,
+    )
+
+    x = frame["estimate"].to_numpy(float)
+    se = frame["std_error"].to_numpy(float)
+    rule = winners_curse.selected(x, se, b)
+    given = shipped is not None and not frame["shipped"].isna().any()
+    sel = frame["shipped"].to_numpy(bool) if given else rule
+
+    corr = winners_curse.corrected_terms(x, se, sel, b)
+    corr_var = winners_curse.corrected_variance_terms(x, se, b)
+    bias = winners_curse.bias_terms(x, se, b)
+    # one random-effects prior per surface (absolute effects scale with a surface's baseline)
+    labels = frame["surface"].astype(str) if surface is not None else pd.Series([OVERALL] * len(x))
+    names = list(pd.unique(labels))
+    masks = np.array([(labels == s).to_numpy() for s in names])  # (groups, launches)
+    re = shrinkage.dersimonian_laird(x, se, masks)
+    mean, var, factor = shrinkage.posterior(x, se, re)
+    own = np.array([names.index(s) for s in labels])
+    cols = np.arange(len(x))
+    post_mean, post_var, factor = mean[own, cols], var[own, cols], factor[own, cols]
+    shrunk, shrunk_var = shrinkage.shrunk_total(x, se, sel, re, masks)
+
+    rows = [
+        ("naive", OVERALL, float(x[sel].sum()), float(np.sum(se[sel] ** 2)), len(x)),
+        ("winners_curse", OVERALL, float(corr.sum()), float(corr_var.sum()), len(x)),
+        ("shrinkage", OVERALL, float(shrunk.sum()), float(shrunk_var.sum()), len(x)),
+    ]
+    n_shipped = {OVERALL: int(sel.sum())}
+    if surface is not None:
+        for j, name in enumerate(names):
+            g = masks[j]
+            gs = g & sel
+            n_shipped[name] = int(gs.sum())
+            rows += [
+                ("naive", name, float(x[gs].sum()), float(np.sum(se[gs] ** 2)), int(g.sum())),
+                (
+                    "winners_curse",
+                    name,
+                    float(corr[g].sum()),
+                    float(corr_var[g].sum()),
+                    int(g.sum()),
+                ),
+                ("shrinkage", name, float(shrunk[j]), float(shrunk_var[j]), int(g.sum())),
+            ]
+    if held is not None:
+        rows.append(("holdout", OVERALL, held[0], held[1] ** 2, 0))
+    est_col = np.array([r[2] for r in rows])
+    se_col = np.sqrt(np.array([r[3] for r in rows]))
+    table = wald_table([r[0] for r in rows], est_col, se_col, alpha=alpha, degenerate="absent")
+    table["surface"] = [r[1] for r in rows]
+    table["n_launches"] = pd.array([r[4] if r[0] != "holdout" else pd.NA for r in rows], "Int64")
+    table["n_shipped"] = pd.array(
+        [n_shipped[r[1]] if r[0] != "holdout" else pd.NA for r in rows], "Int64"
+    )
+
+    per_launch = pd.DataFrame(
+        {
+            "launch": frame["launch"],
+            "surface": frame["surface"],
+            "estimate": x,
+            "std_error": se,
+            "z": x / se,
+            "shipped": sel,
+            "bias": bias,
+            "shrunk": post_mean,
+            "shrunk_std_error": np.sqrt(post_var),
+            "shrinkage_factor": factor,
+        }
+    )
+    if surface is None:
+        per_launch = per_launch.drop(columns="surface")
+    checks = _impact_checks(
+        table, frame, sel=sel, rule=rule, given=given, re=re, method=method, alpha=alpha, b=b
+    )
+    options: dict[str, Any] = {
+        "estimate": estimate,
+        "std_error": std_error,
+        "launch": launch,
+        "shipped": shipped,
+        "surface": surface,
+        "threshold": b,
+        "method": method,
+        "holdout": None if held is None else list(held),
+    }
+    data = None
+    if isinstance(launches, pd.DataFrame) or hasattr(launches, "schema"):
+        data = fingerprint(as_table(launches), n_rows=len(frame))
+    return CumulativeImpactResult(
+        design="cumulative_impact",
+        table=table,
+        alpha=alpha,
+        provenance=Provenance(design="cumulative_impact", data=data, options=options),
+        checks=checks,
+        method=method,
+        threshold=b,
+        launches=per_launch,
+        prior=pd.DataFrame(
+            {
+                "surface": names,
+                "mean": re.mu,
+                "mean_std_error": np.sqrt(re.mu_variance),
+                "tau2": re.tau2,
+                "q": re.q,
+                "df": re.df.astype("int64"),
+            }
+        ),
+    )
+
+
+def _impact_checks(
+    table: pd.DataFrame,
+    frame: pd.DataFrame,
+    *,
+    sel: np.ndarray,
+    rule: np.ndarray,
+    given: bool,
+    re: shrinkage.RandomEffects,
+    method: str,
+    alpha: float,
+    b: float,
+) -> tuple[Check, ...]:
+    checks = []
+    n, k = len(frame), int(sel.sum())
+    checks.append(
+        Check(
+            "unshipped launches included",
+            n > k,
+            f"{n - k} of {n} launch tests did not ship"
+            + (
+                ""
+                if n > k
+                else ": the table seems to hold only the winners, but the winner's-curse "
+                "correction and the random-effects prior need every tested launch"
+            ),
+        )
+    )
+    if given:
+        off = int((sel != rule).sum())
+        checks.append(
+            Check(
+                "selection rule",
+                off == 0,
+                f"{off} launch(es) shipped against the rule estimate / std_error > {b:.3g} that "
+                "the correction assumes"
+                if off
+                else f"every launch shipped exactly when "
+                f"estimate / std_error > {b:.3g}, the rule the correction assumes",
+            )
+        )
+    q, df = float(np.sum(re.q)), int(np.sum(re.df))
+    if df > 0:
+        p_q = float(stats.chi2.sf(q, df))
+        checks.append(
+            Check(
+                "heterogeneity of launch effects",
+                None,
+                f"Cochran's Q = {q:.3g} on {df} df (p = {p_q:.3g}"
+                + (", summed over surfaces" if len(re.q) > 1 else "")
+                + "): the launches' true effects "
+                + ("differ" if p_q < alpha else "show no clear spread")
+                + "; the random-effects prior is in result.prior",
+                statistic=q,
+                df=df,
+                p_value=p_q,
+            )
+        )
+    rows = table[table["surface"] == OVERALL].set_index("term")
+    if "holdout" in rows.index:
+        h = rows.loc["holdout"]
+        crit = critical_value(alpha)
+        for term, kind in ((method, "the headline"), ("naive", "the naive sum")):
+            r = rows.loc[term]
+            se = float(
+                np.hypot(r["std_error"] if np.isfinite(r["std_error"]) else 0.0, h["std_error"])
+            )
+            z = (float(r["estimate"]) - float(h["estimate"])) / se
+            p = float(2 * stats.norm.sf(abs(z)))
+            agrees = abs(z) <= crit
+            checks.append(
+                Check(
+                    f"holdout agrees with {term}",
+                    agrees if term == method else None,
+                    f"{kind} ({term}) is {plain(round(float(r['estimate']), 6))} and the holdout "
+                    f"measured {plain(round(float(h['estimate']), 6))}: difference z = {z:.2f} "
+                    f"(p = {p:.3g}); "
+                    + ("within" if agrees else "outside")
+                    + f" the {100 * (1 - alpha):g}% range of sampling error",
+                    statistic=z,
+                    p_value=p,
+                )
+            )
+    return tuple(checks)
+
+
+def holdout_readout(
+    data: Data,
+    *,
+    arm: str,
+    unit: str,
+    metric: str,
+    surface: str,
+    time: str,
+    holdout: str = "holdout",
+    alpha: float = 0.05,
+) -> HoldoutReadoutResult:
+    """The holdout's readout: treatment − holdout mean `metric` per unit, per surface and overall
+    (summed over surfaces), per period `time`, so the build-up of the launches is visible.
+
+    Why: a global holdout (units kept on the old models on every surface) measures what all
+    shipped launches together added; per period the effect should grow as launches ship.
+
+    data: one row per unit × surface × period (several rows of a unit in a cell are summed);
+        per-cell moments are computed in the engine, nothing unit-level comes back.
+    arm: column naming each unit's arm; the value `holdout` marks the holdout, every other value
+        the treated population (exactly one other value is expected).
+    unit: the randomisation unit (checked to sit in one arm). metric: the numeric outcome.
+    surface, time: the surface and period columns.
+
+    Standard errors are Welch's over units within each surface × period (normal reference); the
+    overall row sums each unit's metric over surfaces first, so the correlation of a unit's
+    surfaces is in its variance.
+    """
+    alpha = check_alpha(alpha)
+    for name, value in (
+        ("arm", arm),
+        ("unit", unit),
+        ("metric", metric),
+        ("surface", surface),
+        ("time", time),
+    ):
+        req.check_column(name, value)
+    req.check_columns_distinct(arm=arm, unit=unit, metric=metric, surface=surface, time=time)
+    if not isinstance(holdout, str) or not holdout:
+        raise OptionError(
+            f"holdout={plain(holdout)} must be the value of {arm!r} that marks the holdout",
+            fix="e.g. holdout='holdout'",
+        )
+    table = as_table(data)
+    gathered = engine_stats.readout_moments(
+        table, arm=arm, unit=unit, metric=metric, surface=surface, time=time, holdout=holdout
+    )
+    rows = readout.welch_rows(gathered.moments)
+    out = wald_table(rows["term"], rows["estimate"], rows["std_error"], alpha=alpha)
+    out["time"] = rows["time"].to_numpy()
+    out["metric"] = metric
+    out["surface"] = rows["surface"].to_numpy()
+    for col in ("holdout_mean", "treatment_mean", "n_holdout", "n_treatment"):
+        out[col] = rows[col].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lift"] = out["estimate"] / out["holdout_mean"]
+    return HoldoutReadoutResult(
+        design="holdout_readout",
+        table=out,
+        alpha=alpha,
+        provenance=Provenance(
+            design="holdout_readout",
+            data=fingerprint(table, n_rows=gathered.n_rows),
+            options={
+                "arm": arm,
+                "unit": unit,
+                "metric": metric,
+                "surface": surface,
+                "time": time,
+                "holdout": holdout,
+            },
+        ),
+        checks=gathered.checks,
+        metric=metric,
+        surfaces=gathered.surfaces,
+        n_units=gathered.n_units,
+    )

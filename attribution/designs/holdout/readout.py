@@ -1,0 +1,64 @@
+"""The holdout readout's math: treatment − holdout difference of means with Welch's standard error,
+from per-cell moments (n, Σy, Σy²) of the per-unit metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from attribution.designs.holdout.results import OVERALL
+from attribution.designs.holdout.stats import IS_HOLDOUT, SUM, SUM_SQ, SURFACE, TIME, N
+from attribution.errors import DesignError
+
+__all__ = ["welch_rows"]
+
+
+def _term(surface: str, time: object) -> str:
+    if surface == OVERALL:
+        return f"effect(t={time})"
+    return f"effect(surface={surface},t={time})"
+
+
+def welch_rows(moments: pd.DataFrame) -> pd.DataFrame:
+    """One row per (surface, time): estimate = mean_treatment − mean_holdout, Welch SE
+    √(s²_t/n_t + s²_h/n_h) with s² = (Σy² − (Σy)²/n)/(n − 1)."""
+    m = moments.copy()
+    n = m[N].to_numpy(float)
+    mean = m[SUM].to_numpy(float) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.maximum(m[SUM_SQ].to_numpy(float) - n * mean**2, 0.0) / (n - 1)
+    m["mean"], m["var_mean"] = mean, var / n
+    hold = m[m[IS_HOLDOUT].astype(bool)].set_index([SURFACE, TIME])
+    treat = m[~m[IS_HOLDOUT].astype(bool)].set_index([SURFACE, TIME])
+    both = hold.join(treat, lsuffix="_h", rsuffix="_t", how="outer")
+    missing = both[["mean_h", "mean_t"]].isna().any(axis=1)
+    if missing.any():
+        cells = [f"{s} at {t}" for s, t in both.index[missing.to_numpy()][:5]]
+        raise DesignError(
+            f"{int(missing.sum())} surface × period cell(s) have units in one arm only: {cells}",
+            fix="every surface and period needs holdout and treated units",
+        )
+    small = (both[f"{N}_h"] < 2) | (both[f"{N}_t"] < 2)
+    if small.any():
+        cells = [f"{s} at {t}" for s, t in both.index[small.to_numpy()][:5]]
+        raise DesignError(
+            f"{int(small.sum())} surface × period cell(s) have fewer than two units in an arm: "
+            f"{cells}",
+            fix="every surface and period needs at least two units per arm",
+        )
+    both = both.reset_index()
+    order = both[SURFACE].eq(OVERALL).astype(int)
+    both = both.assign(_o=order).sort_values(["_o", SURFACE, TIME]).drop(columns="_o")
+    return pd.DataFrame(
+        {
+            "term": [_term(s, t) for s, t in zip(both[SURFACE], both[TIME], strict=True)],
+            "estimate": (both["mean_t"] - both["mean_h"]).to_numpy(float),
+            "std_error": np.sqrt(both["var_mean_t"] + both["var_mean_h"]).to_numpy(float),
+            "time": both[TIME].to_numpy(),
+            "surface": both[SURFACE].astype(str).to_numpy(),
+            "holdout_mean": both["mean_h"].to_numpy(float),
+            "treatment_mean": both["mean_t"].to_numpy(float),
+            "n_holdout": both[f"{N}_h"].astype("int64").to_numpy(),
+            "n_treatment": both[f"{N}_t"].astype("int64").to_numpy(),
+        }
+    )
