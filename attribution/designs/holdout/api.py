@@ -293,6 +293,7 @@ def holdout_readout(
     surface: str,
     time: str,
     holdout: str = "holdout",
+    covariate: str | None = None,
     alpha: float = 0.05,
 ) -> HoldoutReadoutResult:
     """The holdout's readout: treatment − holdout mean `metric` per unit, per surface and overall
@@ -307,6 +308,10 @@ def holdout_readout(
         the treated population (exactly one other value is expected).
     unit: the randomisation unit (checked to sit in one arm). metric: the numeric outcome.
     surface, time: the surface and period columns.
+    covariate: a pre-period column (e.g. the unit's engagement before the holdout began) for CUPED
+        (Deng et al. 2013): per surface × period, θ = pooled within-arm Cov / Var of the per-unit
+        sums, and the arms' means of y − θ(x − x̄) are compared (the arm means reported are these
+        adjusted means). It removes the part of the noise a unit carries from week to week.
 
     Standard errors are Welch's over units within each surface × period (normal reference); the
     overall row sums each unit's metric over surfaces first, so the correlation of a unit's
@@ -321,7 +326,10 @@ def holdout_readout(
         ("time", time),
     ):
         req.check_column(name, value)
-    req.check_columns_distinct(arm=arm, unit=unit, metric=metric, surface=surface, time=time)
+    req.check_column("covariate", covariate, optional=True)
+    req.check_columns_distinct(
+        arm=arm, unit=unit, metric=metric, surface=surface, time=time, covariate=covariate
+    )
     if not isinstance(holdout, str) or not holdout:
         raise OptionError(
             f"holdout={plain(holdout)} must be the value of {arm!r} that marks the holdout",
@@ -329,7 +337,14 @@ def holdout_readout(
         )
     table = as_table(data)
     gathered = engine_stats.readout_moments(
-        table, arm=arm, unit=unit, metric=metric, surface=surface, time=time, holdout=holdout
+        table,
+        arm=arm,
+        unit=unit,
+        metric=metric,
+        surface=surface,
+        time=time,
+        holdout=holdout,
+        covariate=covariate,
     )
     rows = readout.welch_rows(gathered.moments)
     out = wald_table(rows["term"], rows["estimate"], rows["std_error"], alpha=alpha)
@@ -354,10 +369,12 @@ def holdout_readout(
                 "surface": surface,
                 "time": time,
                 "holdout": holdout,
+                "covariate": covariate,
             },
         ),
         checks=gathered.checks,
         metric=metric,
         surfaces=gathered.surfaces,
         n_units=gathered.n_units,
+        covariate=covariate,
     )

@@ -1,5 +1,6 @@
 """The holdout readout's math: treatment − holdout difference of means with Welch's standard error,
-from per-cell moments (n, Σy, Σy²) of the per-unit metric."""
+from per-cell moments (n, Σy, Σy²) of the per-unit metric; with a covariate, CUPED (Deng et al.
+2013): θ = pooled within-arm Cov(x, y) / Var(x) per cell, the difference of y − θx."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import numpy as np
 import pandas as pd
 
 from attribution.designs.holdout.results import OVERALL
-from attribution.designs.holdout.stats import IS_HOLDOUT, SUM, SUM_SQ, SURFACE, TIME, N
+from attribution.designs.holdout.stats import (
+    IS_HOLDOUT,
+    SUM,
+    SUM_SQ,
+    SUM_X,
+    SUM_XX,
+    SUM_XY,
+    SURFACE,
+    TIME,
+    N,
+)
 from attribution.errors import DesignError
 
 __all__ = ["welch_rows"]
@@ -19,6 +30,26 @@ def _term(surface: str, time: object) -> str:
     return f"effect(surface={surface},t={time})"
 
 
+def _cuped(m: pd.DataFrame, n: np.ndarray, mean: np.ndarray, syy: np.ndarray) -> pd.DataFrame:
+    """Replace each arm's mean and variance of the mean by those of y − θ(x − x̄_pooled)."""
+    xbar = m[SUM_X].to_numpy(float) / n
+    sxx = np.maximum(m[SUM_XX].to_numpy(float) - n * xbar**2, 0.0)
+    sxy = m[SUM_XY].to_numpy(float) - n * xbar * mean
+    pooled = (
+        pd.DataFrame({"sxx": sxx, "sxy": sxy, "sx": m[SUM_X].to_numpy(float), "n": n})
+        .groupby([m[SURFACE].to_numpy(), m[TIME].to_numpy()])
+        .transform("sum")
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(pooled["sxx"] > 0, pooled["sxy"] / pooled["sxx"], 0.0)
+    x_all = (pooled["sx"] / pooled["n"]).to_numpy()
+    out = m.copy()
+    out["mean"] = mean - theta * (xbar - x_all)
+    resid = np.maximum(syy - 2 * theta * sxy + theta**2 * sxx, 0.0)
+    out["var_mean"] = resid / (n - 1) / n
+    return out
+
+
 def welch_rows(moments: pd.DataFrame) -> pd.DataFrame:
     """One row per (surface, time): estimate = mean_treatment − mean_holdout, Welch SE
     √(s²_t/n_t + s²_h/n_h) with s² = (Σy² − (Σy)²/n)/(n − 1)."""
@@ -26,8 +57,11 @@ def welch_rows(moments: pd.DataFrame) -> pd.DataFrame:
     n = m[N].to_numpy(float)
     mean = m[SUM].to_numpy(float) / n
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.maximum(m[SUM_SQ].to_numpy(float) - n * mean**2, 0.0) / (n - 1)
+        syy = np.maximum(m[SUM_SQ].to_numpy(float) - n * mean**2, 0.0)
+        var = syy / (n - 1)
     m["mean"], m["var_mean"] = mean, var / n
+    if SUM_X in m:
+        m = _cuped(m, n, mean, syy)
     hold = m[m[IS_HOLDOUT].astype(bool)].set_index([SURFACE, TIME])
     treat = m[~m[IS_HOLDOUT].astype(bool)].set_index([SURFACE, TIME])
     both = hold.join(treat, lsuffix="_h", rsuffix="_t", how="outer")

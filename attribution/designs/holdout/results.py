@@ -137,6 +137,7 @@ class HoldoutReadoutResult(Result):
     metric: str
     surfaces: tuple[str, ...]
     n_units: int
+    covariate: str | None = None
 
     @property
     def headline(self) -> Estimate:
@@ -155,9 +156,10 @@ class HoldoutReadoutResult(Result):
 
     @property
     def description(self) -> str:
+        cuped = f", CUPED on {self.covariate}" if self.covariate else ""
         return (
             f"difference of mean {self.metric} per unit, treatment − holdout, per surface and "
-            "period (Welch standard errors over units)"
+            f"period (Welch standard errors over units{cuped})"
         )
 
     def trajectory(self, surface: str = OVERALL) -> pd.DataFrame:

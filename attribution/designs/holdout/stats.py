@@ -26,6 +26,9 @@ __all__ = [
     "IS_HOLDOUT",
     "SUM",
     "SUM_SQ",
+    "SUM_X",
+    "SUM_XX",
+    "SUM_XY",
     "SURFACE",
     "TIME",
     "N",
@@ -35,7 +38,9 @@ __all__ = [
 
 SURFACE, TIME = internal("surface"), internal("time")
 N, SUM, SUM_SQ = internal("n"), internal("sum"), internal("sum_sq")
+SUM_X, SUM_XX, SUM_XY = internal("sum_x"), internal("sum_xx"), internal("sum_xy")
 IS_HOLDOUT, _VALUE = internal("is_holdout"), internal("value")
+_COV = internal("covariate_value")
 _ALL = internal("all_surfaces")
 
 
@@ -60,24 +65,36 @@ def readout_moments(
     surface: str,
     time: str,
     holdout: str,
+    covariate: str | None = None,
 ) -> ReadoutMoments:
     """Per (holdout?, surface, time): units n, Σ y and Σ y² of the per-unit sum of `metric` (one
     grouped aggregate over the per-unit sums, with `accurate_sum`); the sum over surfaces enters as
-    one more surface, so the overall row carries the correlation of a unit's surfaces."""
-    require_columns(
-        table,
-        {arm: "key", unit: "key", metric: "numeric", surface: "key", time: "key"},
-        role="holdout_readout",
-    )
+    one more surface, so the overall row carries the correlation of a unit's surfaces. With a
+    `covariate`, also Σx, Σx², Σxy of its per-unit sum (for CUPED)."""
+    spec = {arm: "key", unit: "key", metric: "numeric", surface: "key", time: "key"}
+    if covariate is not None:
+        spec[covariate] = "numeric"
+    require_columns(table, spec, role="holdout_readout")
     roles = select_roles(
-        table, {"arm": arm, "unit": unit, "metric": metric, "surface": surface, "time": time}
+        table,
+        {
+            "arm": arm,
+            "unit": unit,
+            "metric": metric,
+            "surface": surface,
+            "time": time,
+            "covariate": covariate,
+        },
     )
     with roles.user_names():
         t = roles.table
         c_arm, c_unit, c_y = roles["arm"], roles["unit"], roles["metric"]
         c_s, c_t = roles["surface"], roles["time"]
-        require_complete(t, [c_y, c_arm, c_unit, c_s, c_t], role="holdout_readout")
+        c_x = roles.names["covariate"]
+        require_complete(t, [c_y, c_arm, c_unit, c_s, c_t, c_x], role="holdout_readout")
         check_outcome(t, c_y, label=metric)
+        if c_x is not None:
+            check_outcome(t, c_x, label=covariate)
         arms = t.group_by(c_arm).aggregate(**{N: t[c_unit].nunique()}).execute()
         values = arms[c_arm].astype(str).tolist()
         if str(holdout) not in values:
@@ -115,27 +132,23 @@ def readout_moments(
                 IS_HOLDOUT: t[c_arm].cast("string") == str(holdout),
                 SURFACE: t[c_s].cast("string"),
                 _VALUE: t[c_y].cast("float64"),
+                _COV: (t[c_x] if c_x is not None else t[c_y]).cast("float64"),
             }
         )
         by_surface = base.group_by([IS_HOLDOUT, c_t, c_unit, SURFACE]).aggregate(
-            **{_VALUE: base[_VALUE].sum()}
+            **{_VALUE: base[_VALUE].sum(), _COV: base[_COV].sum()}
         )
         overall = base.group_by([IS_HOLDOUT, c_t, c_unit]).aggregate(
-            **{SURFACE: ibis.literal(_ALL), _VALUE: base[_VALUE].sum()}
+            **{SURFACE: ibis.literal(_ALL), _VALUE: base[_VALUE].sum(), _COV: base[_COV].sum()}
         )
         units = by_surface.union(overall.select(by_surface.columns))
-        y = units[_VALUE]
-        moments = (
-            units.group_by([IS_HOLDOUT, SURFACE, c_t])
-            .aggregate(
-                **{
-                    N: units.count(),
-                    SUM: accurate_sum(units, y),
-                    SUM_SQ: accurate_sum(units, y * y),
-                }
-            )
-            .execute()
-        )
+        y, x = units[_VALUE], units[_COV]
+        aggs = {N: units.count(), SUM: accurate_sum(units, y), SUM_SQ: accurate_sum(units, y * y)}
+        if c_x is not None:
+            aggs[SUM_X] = accurate_sum(units, x)
+            aggs[SUM_XX] = accurate_sum(units, x * x)
+            aggs[SUM_XY] = accurate_sum(units, x * y)
+        moments = units.group_by([IS_HOLDOUT, SURFACE, c_t]).aggregate(**aggs).execute()
         n_rows = int(t.count().execute())
     moments = moments.rename(columns={c_t: TIME})
     moments[SURFACE] = moments[SURFACE].replace({_ALL: OVERALL})
