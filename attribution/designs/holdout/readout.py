@@ -8,18 +8,11 @@ import numpy as np
 import pandas as pd
 
 from attribution.designs.holdout.results import OVERALL
-from attribution.designs.holdout.stats import (
-    IS_HOLDOUT,
-    SUM,
-    SUM_SQ,
-    SUM_X,
-    SUM_XX,
-    SUM_XY,
-    SURFACE,
-    TIME,
-    N,
-)
 from attribution.errors import DesignError
+
+# the moment columns stats.readout_moments hands over
+IS_HOLDOUT, SURFACE, TIME, N = "is_holdout", "surface", "time", "n"
+SUM, SUM_SQ, SUM_X, SUM_XX, SUM_XY = "sum", "sum_sq", "sum_x", "sum_xx", "sum_xy"
 
 __all__ = ["welch_rows"]
 

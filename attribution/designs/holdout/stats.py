@@ -22,21 +22,9 @@ from attribution.errors import DataError, DesignError
 from attribution.options import plain
 from attribution.results import Check
 
-__all__ = [
-    "IS_HOLDOUT",
-    "SUM",
-    "SUM_SQ",
-    "SUM_X",
-    "SUM_XX",
-    "SUM_XY",
-    "SURFACE",
-    "TIME",
-    "N",
-    "ReadoutMoments",
-    "readout_moments",
-]
+__all__ = ["ReadoutMoments", "readout_moments"]
 
-SURFACE, TIME = internal("surface"), internal("time")
+SURFACE = internal("surface")
 N, SUM, SUM_SQ = internal("n"), internal("sum"), internal("sum_sq")
 SUM_X, SUM_XX, SUM_XY = internal("sum_x"), internal("sum_xx"), internal("sum_xy")
 IS_HOLDOUT, _VALUE = internal("is_holdout"), internal("value")
@@ -44,10 +32,24 @@ _COV = internal("covariate_value")
 _ALL = internal("all_surfaces")
 
 
+_PLAIN = {
+    IS_HOLDOUT: "is_holdout",
+    SURFACE: "surface",
+    N: "n",
+    SUM: "sum",
+    SUM_SQ: "sum_sq",
+    SUM_X: "sum_x",
+    SUM_XX: "sum_xx",
+    SUM_XY: "sum_xy",
+}
+"""The documented names of the moments handed to the math (readout.py)."""
+
+
 @dataclass(frozen=True)
 class ReadoutMoments:
-    """`moments`: one row per (is_holdout, surface, time) with N, SUM, SUM_SQ of the per-unit
-    metric (surface OVERALL = summed over surfaces); plus what provenance and checks need."""
+    """`moments`: one row per (is_holdout, surface, time) with n (units), sum, sum_sq of the
+    per-unit metric and, with a covariate, sum_x, sum_xx, sum_xy (surface OVERALL = summed over
+    surfaces); plus what provenance and checks need."""
 
     moments: pd.DataFrame
     surfaces: tuple[str, ...]
@@ -150,8 +152,8 @@ def readout_moments(
             aggs[SUM_XY] = accurate_sum(units, x * y)
         moments = units.group_by([IS_HOLDOUT, SURFACE, c_t]).aggregate(**aggs).execute()
         n_rows = int(t.count().execute())
-    moments = moments.rename(columns={c_t: TIME})
-    moments[SURFACE] = moments[SURFACE].replace({_ALL: OVERALL})
+    moments = moments.rename(columns={c_t: "time", **_PLAIN})
+    moments["surface"] = moments["surface"].replace({_ALL: OVERALL})
     counts = dict(zip(arms[c_arm].astype(str), arms[N].astype(int), strict=True))
     treated = next(v for v in values if v != str(holdout))
     check = Check(
