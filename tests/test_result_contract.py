@@ -93,6 +93,13 @@ class Data:
         )
 
     @property
+    def launch_train(self):
+        return self._get(
+            "launch_train",
+            lambda: at.simulate.launch_train(3_000, n_weeks=4, holdout_share=0.2, seed=6),
+        )
+
+    @property
     def exposures(self) -> pd.DataFrame:
         return self._get(
             "exposures", lambda: at.simulate.observational_exposure(2_000, seed=4).table()
@@ -140,6 +147,32 @@ def _graph_designs() -> dict[str, Callable[[], Result]]:
         ),
         "graph.mechanism_shift": lambda: at.graph.mechanism_shift(
             *g.before_after(), graph=g.PIPELINE, target="engagement", n_boot=3, num_samples=100
+        ),
+    }
+
+
+def _holdout_designs() -> dict[str, Callable[[], Result]]:
+    """The holdout family (issue 11): the holdout's readout and the launches' cumulative impact."""
+    from attribution.designs.holdout import cumulative_impact, holdout_readout
+
+    def readout():
+        return holdout_readout(
+            DATA.launch_train.table("launch_train"),
+            arm="arm",
+            unit="user_id",
+            metric="engagement",
+            surface="surface",
+            time="week",
+            covariate="pre_engagement",
+        )
+
+    return {
+        "holdout_readout": readout,
+        "cumulative_impact": lambda: cumulative_impact(
+            DATA.launch_train.table("launches"),
+            shipped="shipped",
+            surface="surface",
+            holdout=_fit("holdout_readout"),
         ),
     }
 
@@ -218,6 +251,7 @@ DESIGNS: dict[str, Callable[[], Result]] = {
         random_state=4,
     ),
     **_graph_designs(),
+    **_holdout_designs(),
 }
 
 
