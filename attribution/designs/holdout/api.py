@@ -64,6 +64,7 @@ def cumulative_impact(
     threshold: the z-value a launch had to beat to ship (the b of Lee & Shen 2018).
     holdout: what the holdout measured: a Result (its headline; e.g. `holdout_readout`) or an
         (estimate, std_error) pair; its row joins the table and a check says whether it agrees.
+        A `holdout_readout` result with `surface=` also adds its last period per surface.
     method: the headline: "winners_curse" (the Lee & Shen plug-in correction) or "shrinkage"
         (the DerSimonian–Laird empirical-Bayes sum).
 
@@ -136,6 +137,8 @@ def cumulative_impact(
             ]
     if held is not None:
         rows.append(("holdout", OVERALL, held[0], held[1] ** 2, 0))
+    if isinstance(holdout, HoldoutReadoutResult) and surface is not None:
+        rows += _holdout_by_surface(holdout, names)
     est_col = np.array([r[2] for r in rows])
     se_col = np.sqrt(np.array([r[3] for r in rows]))
     table = wald_table([r[0] for r in rows], est_col, se_col, alpha=alpha, degenerate="absent")
@@ -197,6 +200,20 @@ def cumulative_impact(
             }
         ),
     )
+
+
+def _holdout_by_surface(
+    readout_result: HoldoutReadoutResult, names: list[str]
+) -> list[tuple[str, str, float, float, int]]:
+    """The holdout readout's last-period row of each launch surface it measured."""
+    tab = readout_result.table
+    last = tab[tab["time"] == tab["time"].max()].set_index("surface")
+    out = []
+    for name in names:
+        if name in last.index and np.isfinite(last.loc[name, "std_error"]):
+            row = last.loc[name]
+            out.append(("holdout", name, float(row["estimate"]), float(row["std_error"]) ** 2, 0))
+    return out
 
 
 def _impact_checks(
@@ -294,6 +311,7 @@ def holdout_readout(
     time: str,
     holdout: str = "holdout",
     covariate: str | None = None,
+    holdout_share: float | None = None,
     alpha: float = 0.05,
 ) -> HoldoutReadoutResult:
     """The holdout's readout: treatment − holdout mean `metric` per unit, per surface and overall
@@ -312,6 +330,8 @@ def holdout_readout(
         (Deng et al. 2013): per surface × period, θ = pooled within-arm Cov / Var of the per-unit
         sums, and the arms' means of y − θ(x − x̄) are compared (the arm means reported are these
         adjusted means). It removes the part of the noise a unit carries from week to week.
+    holdout_share: the planned share of units in the holdout; adds a sample-ratio-mismatch check
+        (chi-square on the unit counts, failed below p = 0.001).
 
     Standard errors are Welch's over units within each surface × period (normal reference); the
     overall row sums each unit's metric over surfaces first, so the correlation of a unit's
@@ -335,6 +355,13 @@ def holdout_readout(
             f"holdout={plain(holdout)} must be the value of {arm!r} that marks the holdout",
             fix="e.g. holdout='holdout'",
         )
+    share = (
+        None
+        if holdout_share is None
+        else check_float(
+            "holdout_share", holdout_share, low=0.0, high=1.0, low_open=True, high_open=True
+        )
+    )
     table = as_table(data)
     gathered = engine_stats.readout_moments(
         table,
@@ -370,9 +397,10 @@ def holdout_readout(
                 "time": time,
                 "holdout": holdout,
                 "covariate": covariate,
+                "holdout_share": share,
             },
         ),
-        checks=gathered.checks,
+        checks=gathered.checks + readout.srm_checks(gathered.arm_units, share),
         metric=metric,
         surfaces=gathered.surfaces,
         n_units=gathered.n_units,

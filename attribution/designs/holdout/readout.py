@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from attribution.designs.holdout.results import OVERALL
 from attribution.errors import DesignError
+from attribution.results import Check
 
 # the moment columns stats.readout_moments hands over
 IS_HOLDOUT, SURFACE, TIME, N = "is_holdout", "surface", "time", "n"
 SUM, SUM_SQ, SUM_X, SUM_XX, SUM_XY = "sum", "sum_sq", "sum_x", "sum_xx", "sum_xy"
 
-__all__ = ["welch_rows"]
+__all__ = ["SRM_THRESHOLD", "srm_checks", "welch_rows"]
+
+SRM_THRESHOLD = 0.001
+"""p-value below which the holdout's assignment is called broken (the A/B-testing convention)."""
 
 
 def _term(surface: str, time: object) -> str:
@@ -88,4 +93,28 @@ def welch_rows(moments: pd.DataFrame) -> pd.DataFrame:
             "n_holdout": both[f"{N}_h"].astype("int64").to_numpy(),
             "n_treatment": both[f"{N}_t"].astype("int64").to_numpy(),
         }
+    )
+
+
+def srm_checks(arm_units: tuple[int, int], share: float | None) -> tuple[Check, ...]:
+    """Sample-ratio mismatch of the holdout: Pearson chi-square (1 df) of the unit counts against
+    the planned holdout share (none without a plan)."""
+    if share is None:
+        return ()
+    observed = np.array(arm_units, float)
+    expected = observed.sum() * np.array([share, 1 - share])
+    chi2 = float(np.sum((observed - expected) ** 2 / expected))
+    p = float(stats.chi2.sf(chi2, 1))
+    ok = p >= SRM_THRESHOLD
+    return (
+        Check(
+            "sample ratio",
+            ok,
+            f"{int(observed[0]):,} of {int(observed.sum()):,} units are in the holdout "
+            f"({observed[0] / observed.sum():.2%} against a planned {share:.2%}): "
+            + ("consistent with the plan" if ok else "a sample-ratio mismatch, check assignment"),
+            statistic=chi2,
+            df=1,
+            p_value=p,
+        ),
     )

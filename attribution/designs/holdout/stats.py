@@ -55,6 +55,8 @@ class ReadoutMoments:
     surfaces: tuple[str, ...]
     n_units: int
     n_rows: int
+    arm_units: tuple[int, int]
+    """Units in the holdout and in the treated arm."""
     checks: tuple[Check, ...]
 
 
@@ -167,5 +169,6 @@ def readout_moments(
         surfaces=surfaces,
         n_units=int(sum(counts.values())),
         n_rows=n_rows,
+        arm_units=(counts[str(holdout)], counts[treated]),
         checks=(check,),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import attribution as at
@@ -104,7 +105,29 @@ def test_cumulative_impact_against_the_truth(sim, launches, readout):
         part = tab[(tab["term"] == term) & (tab["surface"] != "overall")]["estimate"].sum()
         whole = tab[(tab["term"] == term) & (tab["surface"] == "overall")]["estimate"].iloc[0]
         assert part == pytest.approx(whole, rel=1e-12)
+    # the readout's last week per surface sits beside the per-surface sums
+    held = tab[tab["term"] == "holdout"].set_index("surface")["estimate"]
+    last = readout.tidy().query("time == 6").set_index("surface")["estimate"]
+    assert set(held.index) == {"overall", "home", "search", "related"}
+    for s in held.index:
+        assert held[s] == pytest.approx(last[s], rel=1e-12)
     json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_sample_ratio_check(sim):
+    planned = holdout_readout(sim.table("launch_train"), **READOUT, holdout_share=0.1)
+    srm = {c.name: c for c in planned.checks}["sample ratio"]
+    assert srm.passed is True and srm.df == 1
+    wrong = holdout_readout(sim.table("launch_train"), **READOUT, holdout_share=0.2)
+    assert {c.name: c for c in wrong.checks}["sample ratio"].passed is False
+
+
+def test_launches_in_an_engine(sim):
+    con = at.connect()
+    on_engine = launch_train(200, n_weeks=6, holdout_share=0.1, seed=0, con=con)
+    a = cumulative_impact(on_engine.table("launches"), shipped="shipped", surface="surface")
+    b = cumulative_impact(sim.table("launches"), shipped="shipped", surface="surface")
+    pd.testing.assert_frame_equal(a.tidy(), b.tidy())
 
 
 def test_method_shrinkage_and_rule_default(launches):
