@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from attribution.data.engine import Data, as_table, fingerprint
-from attribution.designs.holdout import readout, shrinkage, winners_curse
+from attribution.designs.holdout import launch_sums, readout
 from attribution.designs.holdout import request as req
 from attribution.designs.holdout import stats as engine_stats
 from attribution.designs.holdout.results import (
@@ -26,7 +25,7 @@ from attribution.designs.holdout.results import (
 from attribution.errors import OptionError
 from attribution.inference import critical_value, wald_table
 from attribution.options import ImpactMethod, check_alpha, check_float, check_option, plain
-from attribution.results import Check, Provenance, Result
+from attribution.results import Provenance, Result
 
 __all__ = ["cumulative_impact", "holdout_readout"]
 
@@ -93,80 +92,15 @@ def cumulative_impact(
         surface=surface,
     )
 
-    x = frame["estimate"].to_numpy(float)
-    se = frame["std_error"].to_numpy(float)
-    rule = winners_curse.selected(x, se, b)
-    given = shipped is not None and not frame["shipped"].isna().any()
-    sel = frame["shipped"].to_numpy(bool) if given else rule
-
-    corr = winners_curse.corrected_terms(x, se, sel, b)
-    corr_var = winners_curse.corrected_variance_terms(x, se, b)
-    bias = winners_curse.bias_terms(x, se, b)
-    # one random-effects prior per surface (absolute effects scale with a surface's baseline)
-    labels = frame["surface"].astype(str) if surface is not None else pd.Series([OVERALL] * len(x))
-    names = list(pd.unique(labels))
-    masks = np.array([(labels == s).to_numpy() for s in names])  # (groups, launches)
-    re = shrinkage.dersimonian_laird(x, se, masks)
-    mean, var, factor = shrinkage.posterior(x, se, re)
-    own = np.array([names.index(s) for s in labels])
-    cols = np.arange(len(x))
-    post_mean, post_var, factor = mean[own, cols], var[own, cols], factor[own, cols]
-    shrunk, shrunk_var = shrinkage.shrunk_total(x, se, sel, re, masks)
-
-    rows = [
-        ("naive", OVERALL, float(x[sel].sum()), float(np.sum(se[sel] ** 2)), len(x)),
-        ("winners_curse", OVERALL, float(corr.sum()), float(corr_var.sum()), len(x)),
-        ("shrinkage", OVERALL, float(shrunk.sum()), float(shrunk_var.sum()), len(x)),
-    ]
-    n_shipped = {OVERALL: int(sel.sum())}
-    if surface is not None:
-        for j, name in enumerate(names):
-            g = masks[j]
-            gs = g & sel
-            n_shipped[name] = int(gs.sum())
-            rows += [
-                ("naive", name, float(x[gs].sum()), float(np.sum(se[gs] ** 2)), int(g.sum())),
-                (
-                    "winners_curse",
-                    name,
-                    float(corr[g].sum()),
-                    float(corr_var[g].sum()),
-                    int(g.sum()),
-                ),
-                ("shrinkage", name, float(shrunk[j]), float(shrunk_var[j]), int(g.sum())),
-            ]
+    sums = launch_sums.launch_sums(frame, threshold=b, shipped_given=shipped is not None)
+    rows = list(sums.rows)
     if held is not None:
         rows.append(("holdout", OVERALL, held[0], held[1] ** 2, 0))
     if isinstance(holdout, HoldoutReadoutResult) and surface is not None:
-        rows += _holdout_by_surface(holdout, names)
-    est_col = np.array([r[2] for r in rows])
-    se_col = np.sqrt(np.array([r[3] for r in rows]))
-    table = wald_table([r[0] for r in rows], est_col, se_col, alpha=alpha, degenerate="absent")
-    table["surface"] = [r[1] for r in rows]
-    table["n_launches"] = pd.array([r[4] if r[0] != "holdout" else pd.NA for r in rows], "Int64")
-    table["n_shipped"] = pd.array(
-        [n_shipped[r[1]] if r[0] != "holdout" else pd.NA for r in rows], "Int64"
-    )
-
-    per_launch = pd.DataFrame(
-        {
-            "launch": frame["launch"],
-            "surface": frame["surface"],
-            "estimate": x,
-            "std_error": se,
-            "z": x / se,
-            "shipped": sel,
-            "bias": bias,
-            "shrunk": post_mean,
-            "shrunk_std_error": np.sqrt(post_var),
-            "shrinkage_factor": factor,
-        }
-    )
-    if surface is None:
-        per_launch = per_launch.drop(columns="surface")
-    checks = _impact_checks(
-        table, frame, sel=sel, rule=rule, given=given, re=re, method=method, alpha=alpha, b=b
-    )
+        rows += launch_sums.holdout_by_surface(holdout.table, sums.names)
+    table = launch_sums.impact_table(rows, sums.n_shipped, alpha=alpha)
+    per_launch = sums.per_launch if surface is not None else sums.per_launch.drop(columns="surface")
+    checks = launch_sums.impact_checks(table, sums, method=method, alpha=alpha, threshold=b)
     options: dict[str, Any] = {
         "estimate": estimate,
         "std_error": std_error,
@@ -189,116 +123,8 @@ def cumulative_impact(
         method=method,
         threshold=b,
         launches=per_launch,
-        prior=pd.DataFrame(
-            {
-                "surface": names,
-                "mean": re.mu,
-                "mean_std_error": np.sqrt(re.mu_variance),
-                "tau2": re.tau2,
-                "q": re.q,
-                "df": re.df.astype("int64"),
-            }
-        ),
+        prior=sums.prior,
     )
-
-
-def _holdout_by_surface(
-    readout_result: HoldoutReadoutResult, names: list[str]
-) -> list[tuple[str, str, float, float, int]]:
-    """The holdout readout's last-period row of each launch surface it measured."""
-    tab = readout_result.table
-    last = tab[tab["time"] == tab["time"].max()].set_index("surface")
-    out = []
-    for name in names:
-        if name in last.index and np.isfinite(last.loc[name, "std_error"]):
-            row = last.loc[name]
-            out.append(("holdout", name, float(row["estimate"]), float(row["std_error"]) ** 2, 0))
-    return out
-
-
-def _impact_checks(
-    table: pd.DataFrame,
-    frame: pd.DataFrame,
-    *,
-    sel: np.ndarray,
-    rule: np.ndarray,
-    given: bool,
-    re: shrinkage.RandomEffects,
-    method: str,
-    alpha: float,
-    b: float,
-) -> tuple[Check, ...]:
-    checks = []
-    n, k = len(frame), int(sel.sum())
-    checks.append(
-        Check(
-            "unshipped launches included",
-            n > k,
-            f"{n - k} of {n} launch tests did not ship"
-            + (
-                ""
-                if n > k
-                else ": the table seems to hold only the winners, but the winner's-curse "
-                "correction and the random-effects prior need every tested launch"
-            ),
-        )
-    )
-    if given:
-        off = int((sel != rule).sum())
-        checks.append(
-            Check(
-                "selection rule",
-                off == 0,
-                f"{off} launch(es) shipped against the rule estimate / std_error > {b:.3g} that "
-                "the correction assumes"
-                if off
-                else f"every launch shipped exactly when "
-                f"estimate / std_error > {b:.3g}, the rule the correction assumes",
-            )
-        )
-    q, df = float(np.sum(re.q)), int(np.sum(re.df))
-    if df > 0:
-        p_q = float(stats.chi2.sf(q, df))
-        checks.append(
-            Check(
-                "heterogeneity of launch effects",
-                None,
-                f"Cochran's Q = {q:.3g} on {df} df (p = {p_q:.3g}"
-                + (", summed over surfaces" if len(re.q) > 1 else "")
-                + "): the launches' true effects "
-                + ("differ" if p_q < alpha else "show no clear spread")
-                + "; the random-effects prior is in result.prior",
-                statistic=q,
-                df=df,
-                p_value=p_q,
-            )
-        )
-    rows = table[table["surface"] == OVERALL].set_index("term")
-    if "holdout" in rows.index:
-        h = rows.loc["holdout"]
-        crit = critical_value(alpha)
-        for term, kind in ((method, "the headline"), ("naive", "the naive sum")):
-            r = rows.loc[term]
-            se = float(
-                np.hypot(r["std_error"] if np.isfinite(r["std_error"]) else 0.0, h["std_error"])
-            )
-            z = (float(r["estimate"]) - float(h["estimate"])) / se
-            p = float(2 * stats.norm.sf(abs(z)))
-            agrees = abs(z) <= crit
-            checks.append(
-                Check(
-                    f"holdout agrees with {term}",
-                    agrees if term == method else None,
-                    f"{kind} ({term}) is {plain(round(float(r['estimate']), 6))} and the holdout "
-                    f"measured {plain(round(float(h['estimate']), 6))}: difference z = {z:.2f} "
-                    f"(p = {p:.3g}); "
-                    + ("within" if agrees else "outside")
-                    + f" the {100 * (1 - alpha):g}% range of sampling error",
-                    statistic=z,
-                    p_value=p,
-                )
-            )
-    return tuple(checks)
 
 
 def holdout_readout(
