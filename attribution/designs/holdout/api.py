@@ -63,7 +63,10 @@ def cumulative_impact(
     threshold: the z-value a launch had to beat to ship (the b of Lee & Shen 2018).
     holdout: what the holdout measured: a Result (its headline; e.g. `holdout_readout`) or an
         (estimate, std_error) pair; its row joins the table and a check says whether it agrees.
-        A `holdout_readout` result with `surface=` also adds its last period per surface.
+        A `holdout_readout` result with `surface=` also adds its last period per surface. The
+        two must be in the same units: launch effects as absolute differences of the metric per
+        unit and period on their surface, so that they add up to the holdout's overall effect
+        (the metric summed over surfaces).
     method: the headline: "winners_curse" (the Lee & Shen plug-in correction) or "shrinkage"
         (the DerSimonian–Laird empirical-Bayes sum).
 
