@@ -356,7 +356,9 @@ def test_valid_tables_pass(eng, name):
     report = validate(eng(frame), name, references=refs)
     assert report.passed, report.to_text(only_failures=True)
     assert report.n_rows == len(frame)
-    assert report.contract == name and report.version == ("1.0.0" if name == "launch_log" else "1.1.0")
+    assert report.contract == name and report.version == (
+        "1.0.0" if name == "launch_log" else "1.1.0"
+    )
     assert not any(c.skipped for c in report.checks)
     assert all(c.n_failing == 0 and c.examples.empty for c in report.checks)
 

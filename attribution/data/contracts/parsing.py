@@ -423,7 +423,9 @@ def _expand_columns(
         slot = "{" + slots.pop() + "}"
         rest = {k: v for k, v in spec.items() if k != "for_each"}
         for item in values[param]:
-            filled = {k: v.replace(slot, item) if isinstance(v, str) else v for k, v in rest.items()}
+            filled = {
+                k: v.replace(slot, item) if isinstance(v, str) else v for k, v in rest.items()
+            }
             add(key.replace(slot, item), filled, where)
     return out
 
