@@ -34,7 +34,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Triangulation", "component_estimates", "disagreement_test", "triangulate"]
+__all__ = [
+    "Triangulation",
+    "component_estimates",
+    "disagreement_test",
+    "estimate_std_error",
+    "triangulate",
+]
 
 Scale = Literal["relative", "absolute"]
 
@@ -113,7 +119,7 @@ def component_estimates(
     return out
 
 
-def _std_error(est: Estimate, alpha: float) -> tuple[float | None, bool]:
+def estimate_std_error(est: Estimate, alpha: float) -> tuple[float | None, bool]:
     """The estimate's SE, or one read off its interval (half-width over the critical value);
     the flag says whether it was derived."""
     if est.std_error is not None and est.std_error > 0:
@@ -365,7 +371,7 @@ def triangulate(
                 f"of {'it' if len(missing) == 1 else 'them'}; it enters only the combined launch"
             )
         for c, e in ests.items():
-            se, derived = _std_error(e, run.result.alpha)
+            se, derived = estimate_std_error(e, run.result.alpha)
             if derived:
                 notes.append(
                     f"{run.id}'s standard error for {c} is read off its interval "
