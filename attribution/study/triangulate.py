@@ -98,7 +98,8 @@ def component_estimates(
     run: DesignRun, *, columns: Mapping[str, str] | None = None
 ) -> dict[str, Estimate]:
     """Per component the run informs: its contribution row (tidy ``component`` equal to the
-    component), else the headline when the run informs exactly that one component.
+    component), else a row whose term is the component's name (a coefficient on its column),
+    else the headline when the run informs exactly that one component.
 
     `columns` maps a component's name to the name the design used for it (its data column), when
     they differ. Components the run names but does not report are left out. Estimates are on the
@@ -109,7 +110,10 @@ def component_estimates(
     alias = dict(columns or {})
     out: dict[str, Estimate] = {}
     for c in run.estimates:
-        rows = tab[comp.isin({c, alias.get(c, c)})]
+        names = {c, alias.get(c, c)}
+        rows = tab[comp.isin(names)]
+        if rows.empty:  # a coefficient named for the component (a regression on its column)
+            rows = tab[comp.isna() & tab["term"].astype(str).isin(names)]
         if len(rows):
             out[c] = Estimate.from_row(
                 rows.iloc[0], label=f"contribution of {c} to {run.metric} ({run.id})"

@@ -50,6 +50,10 @@ def test_component_estimates_reads_contribution_rows_or_the_single_headline():
     renamed = hand_result([("total", 1.0, 0.1, None), ("contribution(k_on)", 0.7, 0.1, "k_on")])
     got = component_estimates(run("r", renamed, estimates=["K"]), columns={"K": "k_on"})
     assert got["K"].estimate == 0.7
+    # a regression whose coefficients are named for the components' columns
+    coefs = hand_result([("E", 0.4, 0.1, None), ("K", 0.9, 0.2, None)])
+    got = component_estimates(run("twfe", coefs, estimates=["E", "K"]))
+    assert (got["E"].estimate, got["K"].estimate) == (0.4, 0.9)
 
 
 def test_q_p_and_i2_match_a_direct_computation_on_the_relative_scale():
