@@ -284,7 +284,7 @@ def _guardrail(
     chosen, _ = _choose(cands, needs_baseline=True)
     if chosen is None:
         out["verdict"] = "not measured"
-        out["text"] = f"{metric.name} was not measured for {label}: no design ran on it"
+        out["text"] = f"{metric.name} was not measured for {label}: no design estimated it"
         return out
     out["design_id"] = chosen.run.id
     if chosen.factor is None or chosen.lo is None or chosen.hi is None:
@@ -475,6 +475,10 @@ def _judge(
         se_s = se * (abs(chosen.factor) if relative else 1.0)
         mult = advice_multiplier(est, se_s, bar, alpha=criteria.alpha, power=criteria.power)
         advice, extra = _advice_text(chosen, mult, bar_text, criteria)
+        if chosen.required_failed:
+            advice += (
+                f", and only once the failed {', '.join(chosen.required_failed)} check is resolved"
+            )
     return ComponentDecision(
         decision=decision,
         guardrails=tuple(guards),

@@ -122,6 +122,11 @@ def test_a_failed_pre_trend_check_downgrades_ship_to_extend():
     # a failed diagnostic keeps "do not ship"
     low = _decide([_one(-2.0, 0.25, checks=bad)], [Comp("K", "K")])["K"]
     assert low.decision == "do not ship"
+    # straddling with a failed check: more units alone would not settle it
+    unsure = _decide([_one(0.25, 0.2, checks=bad)], [Comp("K", "K")])["K"]
+    assert unsure.decision == "extend" and unsure.advice.endswith(
+        "failed pre_trends check is resolved"
+    )
 
 
 def test_the_most_precise_design_whose_diagnostics_pass_decides():
