@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from scipy import stats
 
@@ -36,8 +36,15 @@ from attribution.inference import critical_value
 from attribution.options import check_alpha, check_float, check_option
 from attribution.results import Check, Estimate, to_jsonable
 from attribution.study.diagnostics import DIAGNOSTICS, failed_diagnostics, what_failed
-from attribution.study.runs import DesignRun
-from attribution.study.triangulate import Triangulation, component_estimates, estimate_std_error
+from attribution.study.triangulate import (
+    Triangulation,
+    check_runs,
+    component_estimates,
+    estimate_std_error,
+)
+
+if TYPE_CHECKING:
+    from attribution.study.runs import DesignRun
 
 __all__ = ["DECISIONS", "ComponentDecision", "Decisions", "advice_multiplier", "decide"]
 
@@ -563,6 +570,7 @@ def decide(
     guardrails' runs are the guardrail evidence); `triangulation` is the primary metric's (its
     disagreement flag turns ship into extend), or None.
     """
+    check_runs(runs)
     primary = _check_inputs(components, metrics, criteria, population)
     if triangulation is not None and triangulation.metric != primary.name:
         raise OptionError(
@@ -610,7 +618,15 @@ def decide(
     all_names = {c.name for c in components}
 
     def joint(r: DesignRun) -> Estimate | None:
-        return r.result.headline if all_names <= set(r.estimates) else None
+        """A headline of the whole launch: a design informing every component whose headline
+        its contributions split (or the one component's headline)."""
+        if not all_names <= set(r.estimates):
+            return None
+        if len(all_names) == 1:
+            return r.result.headline
+        tab = r.result.tidy()
+        split = "component" in tab.columns and tab["component"].notna().any()
+        return r.result.headline if split else None
 
     costs = {c.name: c.cost_per_period for c in components}
     given = [n for n, v in costs.items() if v is not None]

@@ -1,13 +1,15 @@
 """`DesignRun`: one estimated design × metric, as triangulation and decisions read it.
 
 Provisional home: the interface (STUDY_INTERFACE.md, section 2) puts `DesignRun` in
-`attribution.study.spec`; until that module lands this is the one definition, with exactly the
-interface's fields, and spec.py re-exports or replaces it at merge.
+`attribution.study.spec` (study-core put it in `attribution.study.run`, with the extra `columns`
+map, mirrored here); triangulation and decisions read runs by their fields only (imported under
+TYPE_CHECKING), so one definition replaces this module at merge without an import cycle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from attribution.errors import DesignError
 from attribution.results import Result
@@ -25,6 +27,9 @@ class DesignRun:
     estimates: tuple[str, ...]  # the components this design informs
     result: Result  # the design's result
     key_assumption: str  # one sentence, e.g. "parallel trends between launched and later units"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Component -> the name the design's table (and so its tidy rows) use for it, e.g.
+    ``exposure_E``, where it differs from the component's name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "estimates", tuple(str(c) for c in self.estimates))

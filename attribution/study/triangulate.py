@@ -26,16 +26,18 @@ from scipy import stats
 from attribution.errors import DesignError
 from attribution.inference import critical_value
 from attribution.options import check_alpha
-from attribution.results import COMPARE_COLUMNS, Comparison, Estimate, to_jsonable
+from attribution.results import COMPARE_COLUMNS, Comparison, Estimate, Result, to_jsonable
 from attribution.study.diagnostics import failed_diagnostics
-from attribution.study.runs import DesignRun
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from attribution.study.runs import DesignRun
+
 __all__ = [
     "Triangulation",
+    "check_runs",
     "component_estimates",
     "disagreement_test",
     "estimate_std_error",
@@ -88,6 +90,24 @@ PAIR_COLUMNS: tuple[str, ...] = (
 )
 
 
+_RUN_FIELDS = ("id", "design", "metric", "estimates", "result", "key_assumption")
+
+
+def check_runs(runs: Sequence[DesignRun]) -> None:
+    """A sequence of design runs (anything with DesignRun's fields holding a Result)."""
+    bad = isinstance(runs, str) or not isinstance(runs, Sequence)
+    if not bad:
+        bad = not all(
+            all(hasattr(r, f) for f in _RUN_FIELDS) and isinstance(r.result, Result) for r in runs
+        )
+    if bad:
+        raise DesignError(
+            "design runs must be a sequence of DesignRun values (id, design, metric, estimates, "
+            "result, key_assumption)",
+            fix="pass the study's runs, e.g. [DesignRun(id='factorial', ...), ...]",
+        )
+
+
 def _tidy_component_rows(tab: pd.DataFrame) -> pd.Series:
     if "component" not in tab.columns:
         return pd.Series([None] * len(tab), index=tab.index, dtype=object)
@@ -102,15 +122,17 @@ def component_estimates(
     else the headline when the run informs exactly that one component.
 
     `columns` maps a component's name to the name the design used for it (its data column), when
-    they differ. Components the run names but does not report are left out. Estimates are on the
+    they differ; a run's own ``columns`` map (component → its column in the design's table, e.g.
+    ``exposure_E``), when it has one, is read as well. Components the run names but does not report are left out. Estimates are on the
     metric's own scale; `triangulate` adds the percent of the result's baseline.
     """
     tab = run.result.tidy()
     comp = _tidy_component_rows(tab)
-    alias = dict(columns or {})
+    given = dict(columns or {})
+    own = dict(getattr(run, "columns", None) or {})  # the run's own map wins
     out: dict[str, Estimate] = {}
     for c in run.estimates:
-        names = {c, alias.get(c, c)}
+        names = {c, given.get(c, c), own.get(c, c)}
         rows = tab[comp.isin(names)]
         if rows.empty:  # a coefficient named for the component (a regression on its column)
             rows = tab[comp.isna() & tab["term"].astype(str).isin(names)]
@@ -351,8 +373,7 @@ def triangulate(
     the same data does to it.
     """
     alpha = check_alpha(alpha)
-    if isinstance(runs, DesignRun) or not all(isinstance(r, DesignRun) for r in runs):
-        raise DesignError("triangulate() takes a sequence of DesignRun values")
+    check_runs(runs)
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         raise DesignError(f"design run ids must be distinct, got {ids}")

@@ -259,6 +259,10 @@ def test_combined_launch_and_recommendation():
         two.combined.decision == "ship"
         and "no design estimates the combined" in two.combined.reasons[0]
     )
+    # a design informing every component without splitting its headline is not the combined one
+    joint = run("did", hand_result([("ATT", 2.0, 0.25, None)], base=50.0), estimates=["E", "K"])
+    three = _decide([joint], [Comp("E", "E"), Comp("K", "K")])
+    assert "no design estimates the combined" in three.combined.reasons[0]
 
 
 def test_a_component_no_design_estimates_is_extended():

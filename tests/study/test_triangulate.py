@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -14,6 +15,7 @@ import attribution as at
 from attribution.errors import DesignError
 from attribution.results import Check
 from attribution.study.diagnostics import classify_check
+from attribution.study.runs import DesignRun
 from attribution.study.triangulate import component_estimates, disagreement_test, triangulate
 from tests.study.hand import hand_result, run
 
@@ -54,6 +56,33 @@ def test_component_estimates_reads_contribution_rows_or_the_single_headline():
     coefs = hand_result([("E", 0.4, 0.1, None), ("K", 0.9, 0.2, None)])
     got = component_estimates(run("twfe", coefs, estimates=["E", "K"]))
     assert (got["E"].estimate, got["K"].estimate) == (0.4, 0.9)
+    # a run carrying its own component -> column map (study-core's DesignRun.columns)
+    dml = hand_result([("exposure_E", 0.3, 0.1, None), ("exposure_K", 0.5, 0.1, None)])
+    r = DesignRun(
+        id="dml",
+        design="dml",
+        metric="engagement",
+        estimates=("E", "K"),
+        result=dml,
+        key_assumption="no unobserved confounding",
+        columns={"E": "exposure_E", "K": "exposure_K"},
+    )
+    assert component_estimates(r)["K"].estimate == 0.5
+
+
+def test_runs_are_read_by_their_fields():
+    res = hand_result([("ATT", 1.0, 0.2, None)], base=50.0)
+    fields = dict(id="x", design="did.twfe", metric="engagement", estimates=("K",), result=res)
+    duck = SimpleNamespace(**fields, key_assumption="parallel trends")
+    assert triangulate([duck], metric="engagement", alpha=0.05).table["pct"].iloc[0] == 2.0
+    for bad in (
+        duck,
+        [SimpleNamespace(**fields)],
+        [SimpleNamespace(**{**fields, "result": 1.0, "key_assumption": ""})],
+        "runs",
+    ):
+        with pytest.raises(DesignError, match="sequence of DesignRun"):
+            triangulate(bad, metric="engagement", alpha=0.05)
 
 
 def test_q_p_and_i2_match_a_direct_computation_on_the_relative_scale():
