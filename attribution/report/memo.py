@@ -461,8 +461,6 @@ def _render(results: Mapping[str, Any], svg: bytes | None) -> tuple[str, str]:
     view = _view(results, f"{FIGURE}.svg" if svg is not None else None)
     template = _ENV.get_template("study_memo.md.j2")
     md = template.render(m=_wrap(view))
-    if svg is None:
-        md = md.replace("![None](None)\n", "")
     main, _, appendix = md.partition("\n## Appendix")
     body = _STUDY_MARKDOWN(main)
     if svg is not None:
