@@ -12,6 +12,7 @@ import base64
 import json
 import math
 import re
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -152,10 +153,23 @@ def _check_schema(results: Mapping[str, Any]) -> None:
         )
 
 
+def _records(obj: Any) -> list[Mapping[str, Any]]:
+    """Rows as a list of dicts, from a list of records or a mapping keyed by component."""
+    if isinstance(obj, Mapping):
+        return [{"component": k, **v} for k, v in obj.items() if isinstance(v, Mapping)]
+    return [r for r in obj or [] if isinstance(r, Mapping)]
+
+
+def _get(row: Mapping[str, Any], *names: str) -> Any:
+    """The first of `names` the row has (results.json key spellings of other modules)."""
+    for name in names:
+        if row.get(name) is not None:
+            return row[name]
+    return None
+
+
 def _by_component(rows: Any) -> dict[str, Mapping[str, Any]]:
-    return {
-        str(r["component"]): r for r in rows or [] if isinstance(r, Mapping) and "component" in r
-    }
+    return {str(r["component"]): r for r in _records(rows) if "component" in r}
 
 
 def _scale(combined: Mapping[str, Any]) -> tuple[str, str, str, str]:
@@ -301,28 +315,29 @@ def _trust(results: Mapping[str, Any]) -> list[str]:
             f"Checks: {_cell(_checks_text(summary))}"
         )
     tri = results.get("triangulation") or {}
-    table = tri.get("table") or []
+    table = _records(tri.get("table"))
     single, agree = [], []
-    for dis in tri.get("disagreement") or []:
+    for dis in _records(tri.get("disagreement")):
         comp = str(dis.get("component"))
-        n = int(dis.get("n_designs") or dis.get("n") or 0)
         rows = [r for r in table if str(r.get("component")) == comp]
+        n = int(_get(dis, "n_designs", "n", "k") or len(rows))
         if n < 2:
             single.append(comp)
             continue
-        q, df, p = _f(dis.get("q")), dis.get("df"), _f(dis.get("p_value"))
+        q = _f(_get(dis, "q", "Q", "cochran_q"))
+        df, p = _get(dis, "df"), _f(_get(dis, "p_value", "p"))
         stat = (
             f"Cochran's Q = {q:.1f} on {df} df, p = {p:.2g}"
             if q is not None and p is not None
             else ""
         )
         values = ", ".join(
-            f"{r.get('design_id') or r.get('design')} {_signed(r.get('pct'), '%')}"
+            f"{_get(r, 'design_id', 'id', 'design')} {_signed(r.get('pct'), '%')}"
             if _f(r.get("pct")) is not None
-            else f"{r.get('design_id') or r.get('design')} {_signed(r.get('estimate'), '', 4)}"
+            else f"{_get(r, 'design_id', 'id', 'design')} {_signed(r.get('estimate'), '', 4)}"
             for r in rows
         )
-        if dis.get("flag"):
+        if _get(dis, "flag", "disagree"):
             lines.append(
                 f"**{_cell(comp)}: the {n} designs disagree** by more than sampling noise explains "
                 f"({stat}): {_cell(values)}. Its size is less certain than any one interval says."
@@ -337,8 +352,8 @@ def _trust(results: Mapping[str, Any]) -> list[str]:
         lines.append("No triangulation: only one design was run.")
     guard = {}
     decisions = results.get("decisions") or {}
-    for d in [*(decisions.get("components") or []), decisions.get("combined") or {}]:
-        for g in d.get("guardrails") or []:
+    for d in [*_records(decisions.get("components")), decisions.get("combined") or {}]:
+        for g in _records(d.get("guardrails")):
             guard.setdefault(str(g.get("metric")), set()).add(str(g.get("verdict")))
     for metric, verdicts in sorted(guard.items()):
         lines.append(
@@ -441,7 +456,7 @@ def _view(results: Mapping[str, Any], figure_src: str | None) -> dict[str, Any]:
 def _bars(results: Mapping[str, Any]) -> dict[str, float]:
     """Break-even launch bars to mark on the waterfall (a minimum lift is not drawn)."""
     out = {}
-    for d in (results.get("decisions") or {}).get("components") or []:
+    for d in _records((results.get("decisions") or {}).get("components")):
         bar = _f(d.get("bar_pct"))
         if bar is not None and d.get("bar_reason") == "break-even":
             out[str(d["component"])] = bar
@@ -457,7 +472,9 @@ def _figure(results: Mapping[str, Any]) -> Any | None:
     return waterfall_figure(combined, level=results.get("level") or "95%", bars=_bars(results))
 
 
-def _render(results: Mapping[str, Any], svg: bytes | None) -> tuple[str, str]:
+def _render(
+    results: Mapping[str, Any], svg: bytes | None, *, compact: bool = False
+) -> tuple[str, str]:
     view = _view(results, f"{FIGURE}.svg" if svg is not None else None)
     template = _ENV.get_template("study_memo.md.j2")
     md = template.render(m=_wrap(view))
@@ -475,6 +492,7 @@ def _render(results: Mapping[str, Any], svg: bytes | None) -> tuple[str, str]:
         title=markupsafe.escape(view["title"]),
         body=body,
         appendix=_STUDY_MARKDOWN("## Appendix" + appendix) if appendix else "",
+        compact=compact,
     )
     return md, page
 
@@ -524,32 +542,47 @@ def write_study_memo(
     paths["md"] = atomic_write_text(out / "memo.md", md)
     paths["html"] = atomic_write_text(out / "memo.html", html)
     if pdf is not False:
-        written = _write_pdf(paths["html"], out / "memo.pdf", strict=pdf is True)
+        compact = _render(results, svg, compact=True)[1]
+        written = _write_pdf(paths["html"], compact, out / "memo.pdf", strict=pdf is True)
         if written is not None:
             paths["pdf"] = written
     return paths
 
 
-def _write_pdf(html: Path, target: Path, *, strict: bool) -> Path | None:
+def _write_pdf(html: Path, compact_html: str, target: Path, *, strict: bool) -> Path | None:
+    """Print the memo; when it runs past one page, print the compact layout (smaller type and
+    figure) instead. Only a PDF that passed (or, with strict=False, the best one) replaces `target`."""
     from attribution.report.browser import BrowserMissing
     from attribution.report.pdf import html_to_pdf, pdf_page_count
 
-    try:
-        path = html_to_pdf(html, target)
-    except ReportError as exc:
-        if strict or not isinstance(exc, BrowserMissing):
-            raise
-        warnings.warn(
-            f"memo.pdf skipped: {exc.message} (memo.md and memo.html were written); fix: {exc.fix}",
-            AttributionWarning,
-            stacklevel=3,
-        )
-        return None
-    pages = pdf_page_count(path.read_bytes())
+    with tempfile.TemporaryDirectory(prefix="attribution-memo-") as tmp:
+        try:
+            data = html_to_pdf(html, Path(tmp) / "memo.pdf").read_bytes()
+        except BrowserMissing as exc:
+            if strict:
+                raise
+            warnings.warn(
+                f"memo.pdf skipped: {exc.message} (memo.md and memo.html were written); "
+                f"fix: {exc.fix}",
+                AttributionWarning,
+                stacklevel=3,
+            )
+            return None
+        pages = pdf_page_count(data)
+        if pages > 1:
+            # beside memo.html so relative links resolve the same way
+            small = atomic_write_text(
+                html.with_name(f".{html.stem}.compact.tmp.html"), compact_html
+            )
+            try:
+                data = html_to_pdf(small, Path(tmp) / "memo.pdf").read_bytes()
+            finally:
+                small.unlink(missing_ok=True)
+            pages = pdf_page_count(data)
     if pages != 1:
-        message = f"memo.pdf has {pages} pages; the memo should fit one"
-        fix = "shorten the recommendation or the reasons in the spec's decisions"
+        message = f"memo.pdf has {pages} pages even in the compact layout; the memo should fit one"
+        fix = "shorten the recommendation, the decisions' reasons or the designs' key assumptions"
         if strict:
             raise ReportError(message, fix=fix)
         warnings.warn(f"{message}; fix: {fix}", AttributionWarning, stacklevel=3)
-    return path
+    return atomic_write_bytes(target, data)

@@ -111,10 +111,27 @@ def test_the_check_catches_broken_pages(chromium: str, tmp_path: Path) -> None:
         _assert_renders(report, min_images=1)
 
 
-def test_a_memo_past_one_page_is_caught(chromium: str, tmp_path: Path) -> None:
+def _many_designs(n: int) -> dict:
     results = json.loads(FIXTURE.read_text())
-    long = results["designs"][0]
-    results["designs"] = [{**long, "id": f"design_{i}"} for i in range(25)]
+    first = results["designs"][0]
+    results["designs"] = [{**first, "id": f"design_{i}"} for i in range(n)]
+    return results
+
+
+def test_a_long_memo_prints_in_the_compact_layout(chromium: str, tmp_path: Path) -> None:
+    """Seven designs run past a page in the normal layout; the PDF falls back to the compact one."""
+    results = _many_designs(7)
+    normal = tmp_path / "normal"
+    write_study_memo(results, normal, pdf=False)
+    assert pdf_page_count(html_to_pdf(normal / "memo.html", normal / "x.pdf").read_bytes()) > 1
+    paths = write_study_memo(results, tmp_path / "memo", pdf=True)
+    assert pdf_page_count(paths["pdf"].read_bytes()) == 1
+    assert 'class="compact"' not in paths["html"].read_text(), "the HTML keeps the normal layout"
+    assert not list((tmp_path / "memo").glob(".*")), "no temporary files left behind"
+
+
+def test_a_memo_past_one_page_is_caught(chromium: str, tmp_path: Path) -> None:
+    results = _many_designs(25)
     (tmp_path / "results.json").write_text(json.dumps(results))
     with pytest.raises(ReportError, match=r"memo.pdf has [2-9] pages"):
         write_study_memo(tmp_path / "results.json", tmp_path / "strict", pdf=True)

@@ -190,3 +190,15 @@ def test_pdf_page_count() -> None:
     assert pdf_page_count(compressed) == 3
     with pytest.raises(ReportError, match="could not count"):
         pdf_page_count(b"%PDF-1.7 nothing")
+
+
+def test_triangulation_and_decisions_keyed_by_component(results: dict) -> None:
+    """The same memo when the study writes per-component blocks as mappings instead of lists."""
+    expected, _ = render_study_memo(results)
+    tri = results["triangulation"]
+    tri["disagreement"] = {d.pop("component"): d for d in tri["disagreement"]}
+    results["decisions"]["components"] = {
+        d.pop("component"): d for d in results["decisions"]["components"]
+    }
+    md, _ = render_study_memo(results)
+    assert md == expected
