@@ -33,7 +33,7 @@ def chromium() -> str:
     try:
         return find_chromium()
     except BrowserMissing as exc:
-        if os.environ.get("ATTRIBUTION_REQUIRE_BROWSER"):
+        if os.environ.get("ATTRIBUTION_REQUIRE_BROWSER", "") not in ("", "0"):
             pytest.fail(f"ATTRIBUTION_REQUIRE_BROWSER is set and {exc}")
         pytest.skip(f"{exc.message}; {exc.fix} (set ATTRIBUTION_REQUIRE_BROWSER=1 to fail instead)")
 
