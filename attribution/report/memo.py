@@ -104,6 +104,7 @@ def write_memo(
 # ------------------------------------------------------------------------------------------------
 _DECISIONS = {"ship": "Ship", "do not ship": "Do not ship", "extend": "Extend"}
 _BADGE = {"Ship": "ship", "Extend": "extend", "Do not ship": "noship"}
+_GUARDRAIL_OK = ("within", "ok", "pass")  # verdicts that need no sentence in a component's reasons
 
 
 def _f(value: Any) -> float | None:
@@ -135,6 +136,8 @@ def _cell(text: Any) -> str:
 
 def _and(names: Sequence[str]) -> str:
     names = [str(n) for n in names]
+    if not names:
+        return "the components"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -219,8 +222,8 @@ def _why(decision: Mapping[str, Any] | None) -> str:
     if failed:
         parts.append(f"Failed diagnostics downgrade it: {', '.join(failed)}.")
     for g in decision.get("guardrails") or []:
-        verdict = str(g.get("verdict", ""))
-        if verdict and not verdict.startswith("within"):
+        verdict = str(g.get("verdict") or "")
+        if verdict and not verdict.lower().startswith(_GUARDRAIL_OK):
             parts.append(f"Guardrail {g.get('metric')}: {verdict}.")
     if decision.get("advice"):
         parts.append(_sentence(str(decision["advice"])[0].upper() + str(decision["advice"])[1:]))
@@ -350,16 +353,25 @@ def _trust(results: Mapping[str, Any]) -> list[str]:
         lines.append(f"{_cell(_and(single))}: estimated by one design only, so not cross-checked.")
     if not tri:
         lines.append("No triangulation: only one design was run.")
-    guard = {}
+    # guardrail metric -> verdict -> who (components, then the combined launch)
+    guard: dict[str, dict[str, list[str]]] = {}
     decisions = results.get("decisions") or {}
-    for d in [*_records(decisions.get("components")), decisions.get("combined") or {}]:
+    combined = dict(decisions.get("combined") or {})
+    whole = [
+        *_records(decisions.get("components")),
+        {**combined, "component": "the combined launch"},
+    ]
+    for d in whole:
         for g in _records(d.get("guardrails")):
-            guard.setdefault(str(g.get("metric")), set()).add(str(g.get("verdict")))
-    for metric, verdicts in sorted(guard.items()):
-        lines.append(
-            f"Guardrail {_cell(metric)}: {_cell(' / '.join(sorted(verdicts)))}"
-            + (" for every component and the combined launch." if len(verdicts) == 1 else ".")
-        )
+            by_verdict = guard.setdefault(str(g.get("metric")), {})
+            by_verdict.setdefault(str(g.get("verdict")), []).append(str(d.get("component")))
+    for metric, by_verdict in sorted(guard.items()):
+        if len(by_verdict) == 1:
+            (verdict,) = by_verdict
+            text = f"{verdict} for every component and the combined launch"
+        else:
+            text = "; ".join(f"{v} for {_and(who)}" for v, who in by_verdict.items())
+        lines.append(f"Guardrail {_cell(metric)}: {_cell(text)}.")
     return lines
 
 

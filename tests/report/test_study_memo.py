@@ -202,3 +202,22 @@ def test_triangulation_and_decisions_keyed_by_component(results: dict) -> None:
     }
     md, _ = render_study_memo(results)
     assert md == expected
+
+
+def test_a_failed_diagnostic_and_a_guardrail_breach_are_stated(results: dict) -> None:
+    k = next(d for d in results["decisions"]["components"] if d["component"] == "K")
+    k.update(
+        decision="do not ship",
+        failed_diagnostics=["pre_trends (rollout_K)"],
+        guardrails=[{"metric": "latency", "verdict": "loses more than the tolerated 2%"}],
+        reasons=["latency rises beyond its tolerated loss"],
+    )
+    md, html = render_study_memo(results)
+    row = next(x for x in md.splitlines() if x.startswith("- **K — Do not ship:**"))
+    assert "Failed diagnostics downgrade it: pre_trends (rollout_K)." in row
+    assert "Guardrail latency: loses more than the tolerated 2%." in row
+    assert '<span class="badge noship">Do not ship</span>' in html
+    assert (
+        "Guardrail latency: within tolerance for E, R and the combined launch; "
+        "loses more than the tolerated 2% for K." in md
+    )
