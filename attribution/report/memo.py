@@ -104,7 +104,7 @@ def write_memo(
 # ------------------------------------------------------------------------------------------------
 _DECISIONS = {"ship": "Ship", "do not ship": "Do not ship", "extend": "Extend"}
 _BADGE = {"Ship": "ship", "Extend": "extend", "Do not ship": "noship"}
-_GUARDRAIL_OK = ("within", "ok", "pass")  # verdicts that need no sentence in a component's reasons
+_GUARDRAIL_OK = ("holds", "within", "ok", "pass")  # guardrail verdicts that need no sentence
 
 
 def _f(value: Any) -> float | None:
@@ -191,7 +191,10 @@ def _combined_text(results: Mapping[str, Any], comps: Sequence[str]) -> str:
     metric = combined.get("metric") or "the primary metric"
     value = _f(head.get(key))
     if value is None:
-        return "The study has no combined estimate."
+        return (
+            "No single design estimated every component together, so there is no combined "
+            "effect to split; each component below stands on its own estimate."
+        )
     verb = "raised" if value > 0 else "lowered" if value < 0 else "did not change"
     digits = 2 if unit else 4
     interval = _span(head.get(lo), head.get(hi), unit, digits)
@@ -202,8 +205,16 @@ def _combined_text(results: Mapping[str, Any], comps: Sequence[str]) -> str:
     detail = f"{results.get('level', '95%')} interval {interval}" + (
         f"; p = {p:.2g}" if p is not None else ""
     )
-    design = combined.get("design") or "the combined design"
-    return f"{what} ({detail}), measured by the {design} design."
+    run_id = str(combined.get("design") or "")
+    kinds = {str(d.get("id")): str(d.get("design")) for d in results.get("designs") or []}
+    kind = kinds.get(run_id)
+    if not run_id:
+        by = "the combined design"
+    elif kind and kind != run_id:
+        by = f"the {run_id} design ({kind})"
+    else:
+        by = f"the {run_id} design"
+    return f"{what} ({detail}), measured by {by}."
 
 
 def _decision_label(decision: Mapping[str, Any] | None) -> str:
@@ -214,20 +225,25 @@ def _decision_label(decision: Mapping[str, Any] | None) -> str:
 
 
 def _why(decision: Mapping[str, Any] | None) -> str:
-    """Plain sentences: the decision's reasons, failed diagnostics, guardrails and advice."""
+    """Plain sentences: the decision's reasons and advice. Failed diagnostics and guardrails that
+    are not fine are stated here only when the reasons do not explain the decision."""
     if not decision:
         return "no decision was recorded for it."
-    parts = [_sentence(str(r)) for r in decision.get("reasons") or []]
-    failed = [str(f) for f in decision.get("failed_diagnostics") or []]
-    if failed:
-        parts.append(f"Failed diagnostics downgrade it: {', '.join(failed)}.")
-    for g in decision.get("guardrails") or []:
-        verdict = str(g.get("verdict") or "")
-        if verdict and not verdict.lower().startswith(_GUARDRAIL_OK):
-            parts.append(f"Guardrail {g.get('metric')}: {verdict}.")
+    parts = [str(r) for r in decision.get("reasons") or [] if str(r).strip()]
+    if not parts:
+        failed = [str(f) for f in decision.get("failed_diagnostics") or []]
+        if failed:
+            parts.append(f"failed diagnostics downgrade it: {', '.join(failed)}")
+        for g in _records(decision.get("guardrails")):
+            verdict = str(g.get("verdict") or "")
+            if verdict and not verdict.lower().startswith(_GUARDRAIL_OK):
+                parts.append(str(g.get("text") or f"guardrail {g.get('metric')}: {verdict}"))
     if decision.get("advice"):
-        parts.append(_sentence(str(decision["advice"])[0].upper() + str(decision["advice"])[1:]))
-    return _cell(" ".join(parts) or "no reason was recorded.")
+        parts.append(str(decision["advice"]))
+    if not parts:
+        return "no reason was recorded."
+    sentences = [_sentence(parts[0])] + [_sentence(p[:1].upper() + p[1:]) for p in parts[1:]]
+    return _cell(" ".join(sentences))
 
 
 def _bar_text(decision: Mapping[str, Any] | None, component: Mapping[str, Any]) -> str:
@@ -388,12 +404,18 @@ def _appendix(results: Mapping[str, Any]) -> list[str]:
     )
     for t in prov.get("data") or []:
         rows = t.get("rows")
+        name, table = t.get("name"), t.get("table")
+        label = f"{name} ({table})" if name and table and name != table else (name or table)
         lines.append(
-            f"Data {_cell(t.get('table'))}: "
+            f"Data {_cell(label)}: "
             + (f"{rows:,} rows" if isinstance(rows, int) else "rows not recorded")
             + f" on {_cell(t.get('backend', '—'))}; contract {_cell(t.get('contract') or '—')}"
             + (f" v{t['contract_version']}" if t.get("contract_version") else "")
-            + (f"; fingerprint `{_cell(t['fingerprint'])}`" if t.get("fingerprint") else "")
+            + (
+                f"; fingerprint `{_cell(str(t['fingerprint'])[:16])}`"
+                if t.get("fingerprint")
+                else ""
+            )
             + "."
         )
     options = prov.get("options") or {}

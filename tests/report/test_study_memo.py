@@ -64,7 +64,8 @@ def test_memo_states_the_numbers_of_results_json(results: dict) -> None:
     # appendix: provenance
     appendix = md.split("## Appendix")[1]
     for t in results["provenance"]["data"]:
-        assert t["fingerprint"] in appendix and f"{t['rows']:,} rows" in appendix
+        assert f"Data {t['name']} ({t['table']}): {t['rows']:,} rows" in appendix
+        assert f"fingerprint `{t['fingerprint'][:16]}`" in appendix
     for name, version in results["provenance"]["versions"].items():
         assert f"{name} {version}" in appendix
     assert "covariate=pre_engagement" in appendix and "market_K 11" in appendix
@@ -205,19 +206,27 @@ def test_triangulation_and_decisions_keyed_by_component(results: dict) -> None:
 
 
 def test_a_failed_diagnostic_and_a_guardrail_breach_are_stated(results: dict) -> None:
+    """The decision's own reasons are printed as they are; when a decision comes without reasons,
+    the memo states its failed diagnostics and guardrail breaches itself."""
     k = next(d for d in results["decisions"]["components"] if d["component"] == "K")
+    breach = {"metric": "latency", "verdict": "breached", "text": "latency for K rises 2.6%"}
     k.update(
         decision="do not ship",
-        failed_diagnostics=["pre_trends (rollout_K)"],
-        guardrails=[{"metric": "latency", "verdict": "loses more than the tolerated 2%"}],
-        reasons=["latency rises beyond its tolerated loss"],
+        failed_diagnostics=["pre_trends"],
+        guardrails=[breach],
+        reasons=["do not ship: latency for K rises 2.6%", "also, the pre-trends test failed"],
+        advice=None,
     )
     md, html = render_study_memo(results)
     row = next(x for x in md.splitlines() if x.startswith("- **K — Do not ship:**"))
-    assert "Failed diagnostics downgrade it: pre_trends (rollout_K)." in row
-    assert "Guardrail latency: loses more than the tolerated 2%." in row
+    assert row.endswith(
+        ":** do not ship: latency for K rises 2.6%. Also, the pre-trends test failed."
+    )
     assert '<span class="badge noship">Do not ship</span>' in html
-    assert (
-        "Guardrail latency: within tolerance for E, R and the combined launch; "
-        "loses more than the tolerated 2% for K." in md
+    assert "Guardrail latency: holds for E, R and the combined launch; breached for K." in md
+    k["reasons"] = []
+    md, _ = render_study_memo(results)
+    row = next(x for x in md.splitlines() if x.startswith("- **K — Do not ship:**"))
+    assert row.endswith(
+        ":** failed diagnostics downgrade it: pre_trends. Latency for K rises 2.6%."
     )
