@@ -40,6 +40,8 @@ __all__ = [
     "arm_stats",
     "difference",
     "estimates",
+    "estimates_from_stats",
+    "from_sums",
     "fieller_interval",
     "relative_lift",
 ]
@@ -68,10 +70,10 @@ def arm_stats(frame: pd.DataFrame, layout: Layout | None = None) -> ArmStats:
         for j in range(i, d):
             p[:, i, j] = p[:, j, i] = frame[sum_name(i, j)].to_numpy(float)
     shift = np.stack([frame[shift_name(i)].to_numpy(float) for i in range(d)], axis=1)
-    return _from_sums(n, s, p, shift)
+    return from_sums(n, s, p, shift)
 
 
-def _from_sums(n: np.ndarray, s: np.ndarray, p: np.ndarray, shift: np.ndarray) -> ArmStats:
+def from_sums(n: np.ndarray, s: np.ndarray, p: np.ndarray, shift: np.ndarray) -> ArmStats:
     with np.errstate(divide="ignore", invalid="ignore"):
         m = s / n[:, None]
         cov = (p - s[:, :, None] * s[:, None, :] / n[:, None, None]) / (n - 1.0)[:, None, None]
@@ -91,7 +93,7 @@ def pooled(st: ArmStats, groups: np.ndarray) -> tuple[ArmStats, np.ndarray]:
     np.add.at(p, inverse, st.products)
     shift = np.zeros_like(s)
     shift[inverse] = st.shift
-    return _from_sums(n, s, p, shift), inverse
+    return from_sums(n, s, p, shift), inverse
 
 
 def _ratio(mu: np.ndarray, num: int, den: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,8 +175,16 @@ def estimates(
             groups = frame[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
         else:
             groups = np.zeros(len(frame), dtype=int)
-    pool, inverse = pooled(st, np.asarray(groups))
-    r, m = len(frame), len(metrics)
+    return estimates_from_stats(st, layout, metrics, groups=np.asarray(groups))
+
+
+def estimates_from_stats(
+    st: ArmStats, layout: Layout, metrics: Sequence[Metric], *, groups: np.ndarray
+) -> MetricEstimates:
+    """`estimates` on arrays (rows = arm × keys; θ pooled over rows sharing a `groups` label):
+    what a simulation study calls for thousands of experiments at once."""
+    pool, inverse = pooled(st, groups)
+    r, m = len(st.n), len(metrics)
     mean = np.empty((r, m))
     raw = np.empty((r, m))
     var_raw = np.empty((r, m))
