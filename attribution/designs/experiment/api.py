@@ -44,6 +44,7 @@ from attribution.designs.experiment.stats import (
     ValueColumn,
     layout_for,
     metric_moments,
+    metric_pairs,
     shift_name,
     sum_name,
 )
@@ -171,7 +172,9 @@ def _gather(
     value_cols: Sequence[str],
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Moments of one pass (internal names)."""
+    """Moments of one pass (internal names). The first pass (no `by`) checks the data and returns
+    every cross-product (the joint covariance across metrics); passes by surface / time only the
+    products each metric needs on its own."""
     names = dict(zip(value_cols, roles.many("values"), strict=True))
     values = {vc: names.get(vc.column, "") for vc in layout.columns}
     zero = [layout.index(m.denominator, "sum") for m in ms if isinstance(m, Ratio)]
@@ -187,6 +190,8 @@ def _gather(
         cluster=roles.names.get("cluster"),  # type: ignore[arg-type]
         zero=zero,
         binary=binary,
+        pairs=metric_pairs(ms, layout) if by else None,
+        checks=not by,
     )
 
 

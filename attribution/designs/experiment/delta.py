@@ -17,7 +17,7 @@ is the covariate over all arms pooled (it cancels in differences).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -57,6 +57,8 @@ class ArmStats:
     """Shifted sums (rows × d) and products (rows × d × d), to pool rows exactly."""
     products: np.ndarray
     shift: np.ndarray
+    missing: np.ndarray | None = None
+    """(d × d) True where a pass left the cross-product out (covariances across metrics)."""
 
 
 def arm_stats(frame: pd.DataFrame, layout: Layout | None = None) -> ArmStats:
@@ -66,11 +68,15 @@ def arm_stats(frame: pd.DataFrame, layout: Layout | None = None) -> ArmStats:
     n = frame[N].to_numpy(float)
     s = np.stack([frame[sum_name(i)].to_numpy(float) for i in range(d)], axis=1)
     p = np.empty((len(frame), d, d))
+    missing = np.zeros((d, d), bool)
     for i in range(d):
         for j in range(i, d):
-            p[:, i, j] = p[:, j, i] = frame[sum_name(i, j)].to_numpy(float)
+            name = sum_name(i, j)  # a pass may leave out products across metrics: NaN
+            p[:, i, j] = p[:, j, i] = frame[name].to_numpy(float) if name in frame else np.nan
+            missing[i, j] = missing[j, i] = name not in frame
     shift = np.stack([frame[shift_name(i)].to_numpy(float) for i in range(d)], axis=1)
-    return from_sums(n, s, p, shift)
+    st = from_sums(n, s, p, shift)
+    return st if not missing.any() else replace(st, missing=missing)
 
 
 def from_sums(n: np.ndarray, s: np.ndarray, p: np.ndarray, shift: np.ndarray) -> ArmStats:
@@ -183,6 +189,8 @@ def estimates_from_stats(
 ) -> MetricEstimates:
     """`estimates` on arrays (rows = arm × keys; θ pooled over rows sharing a `groups` label):
     what a simulation study calls for thousands of experiments at once."""
+    if st.missing is not None:  # products a pass left out: zero for each metric's own variance
+        st = replace(st, cov=np.where(st.missing, 0.0, st.cov))
     pool, inverse = pooled(st, groups)
     r, m = len(st.n), len(metrics)
     mean = np.empty((r, m))
@@ -209,6 +217,9 @@ def estimates_from_stats(
         grads[:, q] = g - th[:, None] * k
         theta[:, q] = th
     cov = np.einsum("rqi,rij,rpj->rqp", grads, st.cov, grads) / st.n[:, None, None]
+    if st.missing is not None:  # covariances across metrics were not computed
+        off = ~np.eye(m, dtype=bool)
+        cov[:, off] = np.nan
     return MetricEstimates(
         mean=mean, cov=cov, mean_unadjusted=raw, var_unadjusted=var_raw, theta=theta
     )

@@ -17,7 +17,7 @@ Per-unit aggregation of each column (`ValueColumn.how`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,6 +38,7 @@ __all__ = [
     "cumulative_moments",
     "layout_for",
     "metric_moments",
+    "metric_pairs",
     "moments_query",
     "shift_name",
     "sum_name",
@@ -100,6 +101,18 @@ def layout_for(metrics: Sequence[Metric], *, cluster: bool = False) -> Layout:
     return Layout(tuple(dict.fromkeys(cols)))
 
 
+def metric_pairs(metrics: Sequence[Metric], layout: Layout) -> set[tuple[int, int]]:
+    """The cross-products each metric needs on its own (its value and covariate columns, and the
+    unit count with clusters): enough for every metric's variance, not for covariances across
+    metrics."""
+    extra = [layout.index(UNITS, "count")] if ValueColumn(UNITS, "count") in layout.columns else []
+    out: set[tuple[int, int]] = set()
+    for m in metrics:
+        idx = [layout.columns.index(vc) for vc in _metric_value_columns(m)] + extra
+        out |= {(min(a, b), max(a, b)) for a in idx for b in idx}
+    return out
+
+
 def sum_name(i: int, j: int | None = None) -> str:
     """Internal name of Σ v_i (or Σ v_i v_j) over units, shifted (see `moments_query`)."""
     return internal(f"sum_{i}") if j is None else internal(f"sum_{i}_{j}")
@@ -129,6 +142,8 @@ def moments_query(
     shift: Sequence[float] | None = None,
     zero: Sequence[int] = (),
     binary: Sequence[int] = (),
+    pairs: Collection[tuple[int, int]] | None = None,
+    checks: bool = True,
 ) -> ir.Table:
     """The engine query of `unit_moments` on a table whose columns are internal names.
 
@@ -136,6 +151,8 @@ def moments_query(
     ``count`` column: ignored). `by` are row keys (surface, time); `segment` a unit attribute (a
     unit must keep one segment, as it keeps one arm). `shift` is subtracted from each per-unit
     value before the sums (sums of squares around a constant near the mean lose no digits).
+    `pairs` limits the cross-products to these (i, j), i ≤ j (default: all); `checks=False` leaves
+    out the data checks (a later pass over data the first pass has checked).
     """
     d = len(layout)
     shift = [0.0] * d if shift is None else list(shift)
@@ -213,8 +230,9 @@ def moments_query(
     for i, vc in enumerate(layout.columns):
         out[sum_name(i)] = accurate_sum(level, v[i])
         for j in range(i, d):
-            out[sum_name(i, j)] = accurate_sum(level, v[i] * v[j])
-        if vc.how == "count":
+            if pairs is None or (i, j) in pairs:
+                out[sum_name(i, j)] = accurate_sum(level, v[i] * v[j])
+        if vc.how == "count" or not checks:
             continue
         raw = level[internal(f"v{i}")]
         out[check_name("nn", i)] = level[check_name("nn", i)].sum()
@@ -239,6 +257,8 @@ def metric_moments(
     cluster: str | None = None,
     zero: Sequence[int] = (),
     binary: Sequence[int] = (),
+    pairs: Collection[tuple[int, int]] | None = None,
+    checks: bool = True,
 ) -> pd.DataFrame:
     """Run `moments_query`; rerun around the pooled means where a column's location dwarfs its
     spread. `frame.attrs`: ``layout``, ``arm`` (the arm column) and ``by`` (the key columns); the
@@ -251,8 +271,10 @@ def metric_moments(
         "by": by,
         "segment": segment,
         "cluster": cluster,
-        "zero": zero,
-        "binary": binary,
+        "zero": zero if checks else (),
+        "binary": binary if checks else (),
+        "pairs": pairs,
+        "checks": checks,
     }
     frame = moments_query(table, **kw).execute()
     d = len(layout)
