@@ -57,9 +57,7 @@ def _make_duckdb(path: Path, n: int, seed: int = 5) -> None:
 
     con = duckdb.connect(str(path))
     con.execute(f"SELECT setseed({seed / 1000})")
-    means = ", ".join(
-        f"-ln(random()) * {i + 1} + 0.01 * arm AS v{i}" for i in range(len(MEANS))
-    )
+    means = ", ".join(f"-ln(random()) * {i + 1} + 0.01 * arm AS v{i}" for i in range(len(MEANS)))
     con.execute(
         f"""
         CREATE TABLE exp AS
@@ -94,7 +92,12 @@ def _bare_scan(path: str) -> int:
 def _ours(path: str) -> dict[str, list[float]]:
     con = ibis.duckdb.connect(path, read_only=True)
     res = experiment(
-        con.table("exp"), arm="arm", unit="user_id", metrics=_metrics(), surface="surface", control=0
+        con.table("exp"),
+        arm="arm",
+        unit="user_id",
+        metrics=_metrics(),
+        surface="surface",
+        control=0,
     )
     tab = res.tidy()
     out = {}

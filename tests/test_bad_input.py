@@ -31,8 +31,8 @@ import pytest
 
 from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
-from tests.bad_input import experiment as experiment_entries
 from tests.bad_input import dml as dml_entries
+from tests.bad_input import experiment as experiment_entries
 from tests.bad_input import graph as graph_family
 from tests.bad_input.registry import Entry, cached
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.checks import require_complete
+from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.roles import Roles, select_roles
 from attribution.designs.experiment import request as req
 from attribution.designs.experiment.decomposition import log_lift_pieces
@@ -35,12 +35,12 @@ from attribution.designs.experiment.results import (
 from attribution.designs.experiment.segments import adjust, families, heterogeneity_check
 from attribution.designs.experiment.stats import (
     ARM,
-    N,
     NN_ARM,
     NULL_UNIT,
     ROWS,
     UNITS,
     Layout,
+    N,
     ValueColumn,
     layout_for,
     metric_moments,
@@ -197,7 +197,7 @@ def _gather(
 
 def _collapse(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Moments summed over the keys not in `keys` (moments add over disjoint sets of units)."""
-    summed = [c for c in frame.columns if c == N or c == ROWS or c.startswith(sum_name(0)[:-1])]
+    summed = [c for c in frame.columns if c in (N, ROWS) or c.startswith(sum_name(0)[:-1])]
     shifts = [c for c in frame.columns if c.startswith(shift_name(0)[:-1])]
     group = [ARM, *keys]
     out = frame.groupby(group, sort=True, dropna=False).agg(
@@ -262,8 +262,8 @@ def _comparisons(
                         "var_c": est.cov[c, q, q],
                         "var_raw": est.var_unadjusted[r, q] + est.var_unadjusted[c, q],
                         "theta": est.theta[r, q],
-                        "n_control": int(round(units[c])),
-                        "n_treatment": int(round(units[r])),
+                        "n_control": round(float(units[c])),
+                        "n_treatment": round(float(units[r])),
                         "_row_t": r,
                         "_row_c": c,
                         "_q": q,
@@ -403,8 +403,10 @@ def _estimate(
         require_complete(t, [ARM], role="experiment", context=[roles["unit"]])
     if int(base[NULL_UNIT].sum()):
         require_complete(t, [roles["unit"]], role="experiment", context=[ARM])
-    values = {vc: dict(zip(value_cols, roles.many("values"), strict=True)).get(vc.column, "")
-              for vc in layout.columns}
+    values = {
+        vc: dict(zip(value_cols, roles.many("values"), strict=True)).get(vc.column, "")
+        for vc in layout.columns
+    }
     schema = t.schema()
     integer = {
         i: schema[values[vc]].is_integer()
@@ -517,7 +519,12 @@ def _estimate(
             raw, adjv = float(r.cuped_var_raw), float(r.std_error) ** 2
             red = 1.0 - adjv / raw if raw > 0 else float("nan")
             cuped_rows.append(
-                {"metric": m.name, "arm": r.arm, "theta": float(r.cuped_theta), "variance_reduction": red}
+                {
+                    "metric": m.name,
+                    "arm": r.arm,
+                    "theta": float(r.cuped_theta),
+                    "variance_reduction": red,
+                }
             )
             checks.append(
                 Check(
@@ -603,7 +610,7 @@ def _estimate(
         cluster=cluster,
         correction=correction,
         lift_interval=lift_interval,
-        n_units={str(a): int(round(v)) for a, v in units.items()},
+        n_units={str(a): round(float(v)) for a, v in units.items()},
         cuped_table=cuped,
         vcov_table=pd.DataFrame(vc, index=vterms, columns=vterms),
     )
@@ -681,7 +688,9 @@ def decompose_lift(
         if frame.empty:
             raise DataError("the table is empty", fix="pass a table with rows")
         values = dict(zip(layout.columns, roles.many("values"), strict=True))
-        integer = {i: roles.table.schema()[values[vc]].is_integer() for i, vc in enumerate(layout.columns)}
+        integer = {
+            i: roles.table.schema()[values[vc]].is_integer() for i, vc in enumerate(layout.columns)
+        }
         req.check_moments(
             frame,
             table=roles.table,
@@ -728,8 +737,14 @@ def decompose_lift(
         provenance=Provenance(
             design="decompose_lift",
             data=fingerprint(roles.source, n_rows=int(frame[ROWS].sum())),
-            options={"arm": arm, "unit": unit, "metric": list(chain), "kind": kind,
-                     "control": ctrl, "alpha": alpha},
+            options={
+                "arm": arm,
+                "unit": unit,
+                "metric": list(chain),
+                "kind": kind,
+                "control": ctrl,
+                "alpha": alpha,
+            },
         ),
         metric=name,
         pieces=tuple(log_lift_pieces(st, treatment=0, control=0, kind=kind).names(chain)),

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from attribution.designs.experiment.stats import (
-    N,
     UNITS,
     Layout,
+    N,
     ValueColumn,
     shift_name,
     sum_name,
@@ -41,10 +42,11 @@ __all__ = [
     "difference",
     "estimates",
     "estimates_from_stats",
-    "from_sums",
     "fieller_interval",
+    "from_sums",
     "relative_lift",
 ]
+
 
 @dataclass(frozen=True)
 class ArmStats:

@@ -88,11 +88,7 @@ class ExperimentResult(Result):
         row = rows.iloc[0]
         lift = row["lift"]
         pct = f", a relative lift of {100 * lift:+.3g}%" if np.isfinite(lift) else ""
-        label = (
-            f"difference in {metric} per {self.unit}, {row['arm']} − {self.control}{pct}"
-            if primary or True
-            else ""
-        )
+        label = f"difference in {metric} per {self.unit}, {row['arm']} − {self.control}{pct}"
         return Estimate.from_row(row, label=label)
 
     @property
@@ -112,9 +108,11 @@ class ExperimentResult(Result):
         how = "delta-method standard errors over randomised units"
         if self.cluster:
             how = f"delta-method standard errors over clusters of {self.cluster!r}"
-        adjusted = [m for m in self.metrics if self.cuped_table is not None and m in set(
-            self.cuped_table["metric"]
-        )]
+        adjusted = [
+            m
+            for m in self.metrics
+            if self.cuped_table is not None and m in set(self.cuped_table["metric"])
+        ]
         cuped = f", CUPED on {', '.join(adjusted)}" if adjusted else ""
         return (
             f"An online experiment with {self.sample_size:,} {self.unit} units in "

@@ -32,8 +32,8 @@ from attribution.metrics import Metric, Proportion, Ratio, as_metric
 
 __all__ = [
     "ARM",
-    "N",
     "Layout",
+    "N",
     "ValueColumn",
     "cumulative_moments",
     "layout_for",
@@ -158,15 +158,15 @@ def moments_query(
     shift = [0.0] * d if shift is None else list(shift)
     keys = [*by] + ([segment] if segment else [])
     # -- rows → units --------------------------------------------------------------------------
-    aggs: dict[str, ir.Value] = {
-        ARM: table[arm].min(),
+    # `ck` aggregates serve the data checks only; a later pass (checks=False) leaves them out
+    aggs: dict[str, ir.Value] = {ARM: table[arm].min(), ROWS: table.count()}
+    ck: dict[str, ir.Value] = {
         internal("arm_hi"): table[arm].max(),
-        ROWS: table.count(),
         NN_ARM: table[arm].count(),
     }
     if segment:
         aggs[internal("seg_lo")] = table[segment].min()
-        aggs[internal("seg_hi")] = table[segment].max()
+        ck[internal("seg_hi")] = table[segment].max()
     for i, vc in enumerate(layout.columns):
         if vc.how == "count":
             continue
@@ -177,35 +177,40 @@ def moments_query(
             aggs[internal(f"v{i}")] = col.max()
         else:
             aggs[internal(f"v{i}")] = col.mean()
-        aggs[check_name("nn", i)] = table[values[vc]].count()
+        ck[check_name("nn", i)] = table[values[vc]].count()
         if i in binary:
             bad = (col != 0.0) & (col != 1.0)
-            aggs[check_name("bad01", i)] = bad.cast("int64").sum()
+            ck[check_name("bad01", i)] = bad.cast("int64").sum()
     group = [*by, unit] if cluster is None else [*by, cluster, unit]
-    units = table.group_by(group).aggregate(**aggs)
+    units = table.group_by(group).aggregate(**aggs, **(ck if checks else {}))
     if segment:
         units = units.mutate(**{segment: units[internal("seg_lo")]})
     level = units
     if cluster is not None:  # units → clusters: sums of unit values and the number of units
         c_aggs: dict[str, ir.Value] = {
             ARM: units[ARM].min(),
-            internal("arm_hi"): units[internal("arm_hi")].max(),
             ROWS: units[ROWS].sum(),
-            NN_ARM: units[NN_ARM].sum(),
-            NULL_UNIT: units[unit].isnull().cast("int64").sum(),
             UNITS: units.count(),
         }
+        c_ck: dict[str, ir.Value] = {
+            internal("arm_hi"): units[internal("arm_hi")].max() if checks else units[ARM].max(),
+            NULL_UNIT: units[unit].isnull().cast("int64").sum(),
+        }
+        if checks:
+            c_ck[NN_ARM] = units[NN_ARM].sum()
         if segment:
             c_aggs[internal("seg_lo")] = units[internal("seg_lo")].min()
-            c_aggs[internal("seg_hi")] = units[internal("seg_hi")].max()
+            if checks:
+                c_ck[internal("seg_hi")] = units[internal("seg_hi")].max()
         for i, vc in enumerate(layout.columns):
             if vc.how == "count":
                 continue
             c_aggs[internal(f"v{i}")] = units[internal(f"v{i}")].sum()
-            c_aggs[check_name("nn", i)] = units[check_name("nn", i)].sum()
-            if i in binary:
-                c_aggs[check_name("bad01", i)] = units[check_name("bad01", i)].sum()
-        level = units.group_by([*by, cluster]).aggregate(**c_aggs)
+            if checks:
+                c_ck[check_name("nn", i)] = units[check_name("nn", i)].sum()
+                if i in binary:
+                    c_ck[check_name("bad01", i)] = units[check_name("bad01", i)].sum()
+        level = units.group_by([*by, cluster]).aggregate(**c_aggs, **(c_ck if checks else {}))
         if segment:
             level = level.mutate(**{segment: level[internal("seg_lo")]})
     # -- units (clusters) → arms ---------------------------------------------------------------
@@ -213,20 +218,18 @@ def moments_query(
     for i, vc in enumerate(layout.columns):
         raw = level[UNITS].cast("float64") if vc.how == "count" else level[internal(f"v{i}")]
         v.append(raw - ibis.literal(float(shift[i]), type="float64") if shift[i] else raw)
-    out: dict[str, ir.Value] = {
-        N: level.count(),
-        ROWS: level[ROWS].sum(),
-        NN_ARM: level[NN_ARM].sum(),
-        NULL_UNIT: (
+    out: dict[str, ir.Value] = {N: level.count(), ROWS: level[ROWS].sum()}
+    if checks:
+        out[NN_ARM] = level[NN_ARM].sum()
+        out[NULL_UNIT] = (
             level[NULL_UNIT].sum()
             if cluster is not None
             else level[unit].isnull().cast("int64").sum()
-        ),
-        MIXED_ARM: (level[ARM] != level[internal("arm_hi")]).cast("int64").sum(),
-    }
-    if segment:
-        mixed = level[internal("seg_lo")] != level[internal("seg_hi")]
-        out[MIXED_SEGMENT] = mixed.cast("int64").sum()
+        )
+        out[MIXED_ARM] = (level[ARM] != level[internal("arm_hi")]).cast("int64").sum()
+        if segment:
+            mixed = level[internal("seg_lo")] != level[internal("seg_hi")]
+            out[MIXED_SEGMENT] = mixed.cast("int64").sum()
     for i, vc in enumerate(layout.columns):
         out[sum_name(i)] = accurate_sum(level, v[i])
         for j in range(i, d):

@@ -54,7 +54,9 @@ def test_some_missing_values_are_named(data):
 
 def test_a_unit_in_two_arms(data):
     extra = data.iloc[:3].assign(arm=lambda d: np.where(d.arm == "control", "t1", "control"))
-    with pytest.raises(DesignError, match=r"3 unit\(s\) of 'user' appear in more than one arm") as e:
+    with pytest.raises(
+        DesignError, match=r"3 unit\(s\) of 'user' appear in more than one arm"
+    ) as e:
         experiment(pd.concat([data, extra]), arm="arm", unit="user", metrics=["engagement"])
     assert "__at_" not in str(e.value)
 
@@ -95,7 +97,11 @@ def test_argument_errors(data):
         experiment(data, arm="arm", unit="user", metrics=["engagement"], lift_interval="log")
     with pytest.raises(OptionError, match="add up"):
         experiment(
-            data, arm="arm", unit="user", metrics=["engagement"], allocation={"control": 0.5, "t1": 0.3}
+            data,
+            arm="arm",
+            unit="user",
+            metrics=["engagement"],
+            allocation={"control": 0.5, "t1": 0.3},
         )
     with pytest.raises(DataError, match="not in the table"):
         experiment(data, arm="arm", unit="user", metrics=["nope"])

@@ -55,7 +55,9 @@ def test_rows_are_aggregated_to_units_first(data):
     """Splitting each user's clicks and impressions over several rows changes nothing."""
     one = experiment(data, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
     half = data.assign(clicks=data.clicks // 2, impressions=data.impressions // 2)
-    rest = data.assign(clicks=data.clicks - half.clicks, impressions=data.impressions - half.impressions)
+    rest = data.assign(
+        clicks=data.clicks - half.clicks, impressions=data.impressions - half.impressions
+    )
     many = pd.concat([half, rest], ignore_index=True)
     two = experiment(many, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
     a, b = one.tidy(), two.tidy()
@@ -65,9 +67,7 @@ def test_rows_are_aggregated_to_units_first(data):
 
 
 def test_mean_is_welch_and_proportion_is_the_share(data):
-    res = experiment(
-        data, arm="arm", unit="user", metrics=["engagement", Proportion("converted")]
-    )
+    res = experiment(data, arm="arm", unit="user", metrics=["engagement", Proportion("converted")])
     t, c = data[data.arm == "t1"], data[data.arm == "control"]
     row = _row(res, "engagement")
     se = np.sqrt(t.engagement.var(ddof=1) / len(t) + c.engagement.var(ddof=1) / len(c))
@@ -92,7 +92,12 @@ def test_cuped_matches_factorial_on_a_two_arm_experiment():
     b = (rng.random(n) < 0.5).astype("int64")
     pre = rng.normal(5, 2, n)
     df = pd.DataFrame(
-        {"user": np.arange(n), "B": b, "pre": pre, "engagement": 2 * pre + rng.normal(0, 3, n) + 0.2 * b}
+        {
+            "user": np.arange(n),
+            "B": b,
+            "pre": pre,
+            "engagement": 2 * pre + rng.normal(0, 3, n) + 0.2 * b,
+        }
     )
     res = experiment(
         df, arm="B", unit="user", metrics=[Mean("engagement", covariate="pre")], control=0
@@ -112,9 +117,7 @@ def test_cuped_matches_factorial_on_a_two_arm_experiment():
 
 def test_cuped_reduces_the_variance(data):
     plain = experiment(data, arm="arm", unit="user", metrics=["engagement"])
-    cuped = experiment(
-        data, arm="arm", unit="user", metrics=[Mean("engagement", covariate="pre")]
-    )
+    cuped = experiment(data, arm="arm", unit="user", metrics=[Mean("engagement", covariate="pre")])
     se0, se1 = plain.tidy()["std_error"].iloc[0], cuped.tidy()["std_error"].iloc[0]
     red = cuped.cuped["variance_reduction"].iloc[0]
     assert se1 < se0
@@ -122,9 +125,7 @@ def test_cuped_reduces_the_variance(data):
     # the same reduction from numpy: 1 − var(y − θx) / var(y) within arms
     t, c = data[data.arm == "t1"], data[data.arm == "control"]
     theta = cuped.cuped["theta"].iloc[0]
-    v = sum(
-        (g.engagement - theta * g.pre).var(ddof=1) / len(g) for g in (t, c)
-    )
+    v = sum((g.engagement - theta * g.pre).var(ddof=1) / len(g) for g in (t, c))
     assert se1**2 == pytest.approx(v, rel=1e-10)
     assert any(ch.name.startswith("CUPED") for ch in cuped.checks)
 
@@ -385,3 +386,28 @@ def test_multi_arm_and_srm():
     exp = np.array([0.5, 0.25, 0.25]) * len(df)
     obs = df.arm.value_counts().reindex(["control", "t1", "t2"]).to_numpy()
     assert planned.checks[0].statistic == pytest.approx(np.sum((obs - exp) ** 2 / exp))
+
+
+def test_cumulative_moments_per_look(data):
+    """Each look's moments are those of the rows up to it; `arm_estimates` reads them per look
+    (what sequential monitoring consumes)."""
+    import ibis
+
+    from attribution.designs.experiment.delta import arm_estimates
+    from attribution.designs.experiment.stats import cumulative_moments
+
+    days = data.assign(day=data.user % 3 + 1)
+    metric = Ratio("clicks", "impressions")
+    cum = cumulative_moments(
+        ibis.memtable(days), arm="arm", unit="user", metrics=[metric], time="day"
+    )
+    assert sorted(cum["look"].unique()) == [1, 2, 3]
+    mean, var = arm_estimates(cum, metric)
+    for look in (1, 3):
+        sub = days[days.day <= look]
+        for a in ("control", "t1"):
+            g = sub[sub.arm == a]
+            r, v = ratio_direct(g.clicks.to_numpy(float), g.impressions.to_numpy(float))
+            sel = ((cum["look"] == look) & (cum["arm"] == a)).to_numpy()
+            assert mean[sel][0] == pytest.approx(r, rel=1e-12)
+            assert var[sel][0] == pytest.approx(v, rel=1e-10)

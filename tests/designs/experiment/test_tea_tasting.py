@@ -44,7 +44,11 @@ def _theirs(frame, metric):
     ("ours", "theirs", "rel"),
     [
         (Mean("engagement"), lambda: tt.Mean("engagement", use_t=False), 1e-9),
-        (Ratio("clicks", "impressions"), lambda: tt.RatioOfMeans("clicks", "impressions", use_t=False), 1e-9),
+        (
+            Ratio("clicks", "impressions"),
+            lambda: tt.RatioOfMeans("clicks", "impressions", use_t=False),
+            1e-9,
+        ),
         (
             Mean("engagement", covariate="pre"),
             lambda: tt.Mean("engagement", covariate="pre", use_t=False),
