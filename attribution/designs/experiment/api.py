@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -35,6 +36,7 @@ from attribution.designs.experiment.results import (
 from attribution.designs.experiment.segments import adjust, families, heterogeneity_check
 from attribution.designs.experiment.stats import (
     ARM,
+    DUPLICATE_KEYS,
     NN_ARM,
     NULL_UNIT,
     ROWS,
@@ -171,6 +173,8 @@ def _gather(
     layout: Layout,
     value_cols: Sequence[str],
     by: Sequence[str] = (),
+    key_codes: tuple[str, Mapping[Any, int]] | None = None,
+    direct: bool = False,
 ) -> pd.DataFrame:
     """Moments of one pass (internal names). The first pass (no `by`) checks the data and returns
     every cross-product (the joint covariance across metrics); passes by surface / time only the
@@ -192,7 +196,21 @@ def _gather(
         binary=binary,
         pairs=metric_pairs(ms, layout) if by else None,
         checks=not by,
+        key_codes=key_codes,
+        direct=direct,
     )
+
+
+MAX_KEY_CODES = 62
+"""Most distinct surfaces whose one-row-per-unit check fits a 64-bit OR (see `stats.moments_query`)."""
+
+
+def _key_codes(table: ir.Table, key: str) -> tuple[str, dict[Any, int]] | None:
+    """{surface: 2^k} when there are few surfaces (one small DISTINCT query), else None."""
+    got = table.select(key).distinct().limit(MAX_KEY_CODES + 1).execute()[key]
+    if len(got) > MAX_KEY_CODES or got.isna().any():
+        return None
+    return key, {v.item() if hasattr(v, "item") else v: 1 << k for k, v in enumerate(got)}
 
 
 def _collapse(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -396,7 +414,8 @@ def _estimate(
     c_seg = roles.names["segment"]
     c_surf, c_time = roles.names["surface"], roles.names["time"]
     key_names = {c: k for c, k in zip((c_seg, c_surf, c_time), KEYS, strict=True) if c}
-    base = _gather(roles, ms=ms, layout=layout, value_cols=value_cols)
+    codes = _key_codes(t, c_surf) if c_surf and not cluster else None
+    base = _gather(roles, ms=ms, layout=layout, value_cols=value_cols, key_codes=codes)
     if base.empty or int(base[N].sum()) == 0:
         raise DataError("the table is empty", columns=[ARM], fix="pass a table with rows")
     if int(base[ROWS].sum()) > int(base[NN_ARM].sum()) or base[ARM].isna().any():
@@ -435,7 +454,10 @@ def _estimate(
     extra = [k for k in (c_surf, c_time) if k]
     for combo in ([c_surf], [c_time], [c_surf, c_time]):
         if all(combo) and set(combo) <= set(extra):
-            frame = _gather(roles, ms=ms, layout=layout, value_cols=value_cols, by=combo)
+            direct = combo == [c_surf] and codes is not None and not int(base[DUPLICATE_KEYS].sum())
+            frame = _gather(
+                roles, ms=ms, layout=layout, value_cols=value_cols, by=combo, direct=direct
+            )
             passes.append((frame, tuple(combo)))  # type: ignore[arg-type]
     parts = []
     overall_est: MetricEstimates | None = None
@@ -728,7 +750,7 @@ def decompose_lift(
             rows.append(tab)
     out = pd.concat(rows, ignore_index=True)
     for col in ("metric", "arm", "component"):
-        out[col] = out[col].astype(object)
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
     units = dict(zip(arms_col.tolist(), frame[N].to_numpy(float), strict=True))
     return LiftDecomposition(
         design="decompose_lift",

@@ -5,7 +5,7 @@ log-additively into its factors)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -17,8 +17,6 @@ from attribution.results import Estimate, Result, coefficient_plot, to_jsonable
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-from dataclasses import dataclass
 
 __all__ = ["ExperimentResult", "LiftDecomposition", "arm_term"]
 
@@ -88,7 +86,7 @@ class ExperimentResult(Result):
         row = rows.iloc[0]
         lift = row["lift"]
         pct = f", a relative lift of {100 * lift:+.3g}%" if np.isfinite(lift) else ""
-        label = f"difference in {metric} per {self.unit}, {row['arm']} − {self.control}{pct}"
+        label = f"difference in {metric}, {row['arm']} − {self.control}{pct}"
         return Estimate.from_row(row, label=label)
 
     @property

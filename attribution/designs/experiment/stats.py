@@ -55,6 +55,7 @@ MIXED_SEGMENT = internal("mixed_segment")
 UNITS = internal("units")
 NN_ARM = internal("nn_arm")
 NULL_UNIT = internal("null_unit")
+DUPLICATE_KEYS = internal("duplicate_keys")
 CANCELLATION_LIMIT = 1e4
 """Largest mean²/variance of a column for which Σv²/n − v̄² keeps 12 digits; above it the sums are
 taken again around the pooled mean (a shift), which removes the cancellation."""
@@ -144,6 +145,8 @@ def moments_query(
     binary: Sequence[int] = (),
     pairs: Collection[tuple[int, int]] | None = None,
     checks: bool = True,
+    key_codes: tuple[str, Mapping[Any, int]] | None = None,
+    direct: bool = False,
 ) -> ir.Table:
     """The engine query of `unit_moments` on a table whose columns are internal names.
 
@@ -153,6 +156,11 @@ def moments_query(
     value before the sums (sums of squares around a constant near the mean lose no digits).
     `pairs` limits the cross-products to these (i, j), i ≤ j (default: all); `checks=False` leaves
     out the data checks (a later pass over data the first pass has checked).
+
+    `key_codes` = (row key, {value: 2^k}) adds the count of units with two rows of the same key
+    value (`DUPLICATE_KEYS`): per unit Σ code = OR of the codes exactly when no value repeats. When
+    none repeats, a pass by that key may run with `direct=True`: every row is already one unit ×
+    key, and the rows → units aggregation (a hash table as large as the data) is skipped.
     """
     d = len(layout)
     shift = [0.0] * d if shift is None else list(shift)
@@ -181,8 +189,23 @@ def moments_query(
         if i in binary:
             bad = (col != 0.0) & (col != 1.0)
             ck[check_name("bad01", i)] = bad.cast("int64").sum()
+    if key_codes is not None and checks:
+        key, codes = key_codes
+        code = table[key].cases(*codes.items(), else_=0).cast("int64")
+        ck[internal("kor")] = code.bit_or()
+        ck[internal("ksum")] = code.sum()
     group = [*by, unit] if cluster is None else [*by, cluster, unit]
-    units = table.group_by(group).aggregate(**aggs, **(ck if checks else {}))
+    if direct:  # one row per unit × key already (see `key_codes`): the rows are the units
+        sel: dict[str, ir.Value] = {ARM: table[arm], ROWS: ibis.literal(1, type="int64")}
+        sel |= {k: table[k] for k in by}
+        if segment:
+            sel[internal("seg_lo")] = table[segment]
+        for i, vc in enumerate(layout.columns):
+            if vc.how != "count":
+                sel[internal(f"v{i}")] = table[values[vc]].cast("float64")
+        units = table.select(**sel)
+    else:
+        units = table.group_by(group).aggregate(**aggs, **(ck if checks else {}))
     if segment:
         units = units.mutate(**{segment: units[internal("seg_lo")]})
     level = units
@@ -227,6 +250,9 @@ def moments_query(
             else level[unit].isnull().cast("int64").sum()
         )
         out[MIXED_ARM] = (level[ARM] != level[internal("arm_hi")]).cast("int64").sum()
+        if key_codes is not None and cluster is None:
+            dup = level[internal("ksum")] != level[internal("kor")]
+            out[DUPLICATE_KEYS] = dup.cast("int64").sum()
         if segment:
             mixed = level[internal("seg_lo")] != level[internal("seg_hi")]
             out[MIXED_SEGMENT] = mixed.cast("int64").sum()
@@ -262,6 +288,8 @@ def metric_moments(
     binary: Sequence[int] = (),
     pairs: Collection[tuple[int, int]] | None = None,
     checks: bool = True,
+    key_codes: tuple[str, Mapping[Any, int]] | None = None,
+    direct: bool = False,
 ) -> pd.DataFrame:
     """Run `moments_query`; rerun around the pooled means where a column's location dwarfs its
     spread. `frame.attrs`: ``layout``, ``arm`` (the arm column) and ``by`` (the key columns); the
@@ -278,6 +306,8 @@ def metric_moments(
         "binary": binary if checks else (),
         "pairs": pairs,
         "checks": checks,
+        "key_codes": key_codes,
+        "direct": direct,
     }
     frame = moments_query(table, **kw).execute()
     d = len(layout)
