@@ -18,7 +18,7 @@ from attribution.designs.experiment.stats import (
     ARM,
     MIXED_ARM,
     MIXED_SEGMENT,
-    ROWS,
+    NULLS,
     Layout,
     check_name,
     sum_name,
@@ -217,7 +217,6 @@ def check_moments(
             fix="use a pre-experiment attribute of the unit as segments=",
         )
     per_arm = frame.groupby(ARM, sort=True)
-    rows = per_arm[ROWS].sum()
     metric_of = {}
     for m in metrics:
         for c in m.columns:
@@ -237,8 +236,9 @@ def check_moments(
                 fix="check the logging of this metric in every arm (a metric must be measured "
                 "the same way in all arms)",
             )
-        if bool((nn < rows).any()):
-            require_complete(table, [col], role="experiment", context=[unit, ARM])
+    if int(frame[NULLS].sum()):
+        cols = list(dict.fromkeys(values[vc] for vc in layout.columns if vc.how != "count"))
+        require_complete(table, cols, role="experiment", context=[unit, ARM])
     for i, vc in enumerate(layout.columns):
         if vc.how == "count":
             continue

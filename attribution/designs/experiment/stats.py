@@ -17,6 +17,8 @@ Per-unit aggregation of each column (`ValueColumn.how`):
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -56,6 +58,7 @@ UNITS = internal("units")
 NN_ARM = internal("nn_arm")
 NULL_UNIT = internal("null_unit")
 DUPLICATE_KEYS = internal("duplicate_keys")
+NULLS = internal("nulls")
 CANCELLATION_LIMIT = 1e4
 """Largest mean²/variance of a column for which Σv²/n − v̄² keeps 12 digits; above it the sums are
 taken again around the pooled mean (a shift), which removes the cancellation."""
@@ -185,10 +188,13 @@ def moments_query(
             aggs[internal(f"v{i}")] = col.max()
         else:
             aggs[internal(f"v{i}")] = col.mean()
-        ck[check_name("nn", i)] = table[values[vc]].count()
         if i in binary:
             bad = (col != 0.0) & (col != 1.0)
             ck[check_name("bad01", i)] = bad.cast("int64").sum()
+    value_cols = list(dict.fromkeys(values[vc] for vc in layout.columns if vc.how != "count"))
+    if value_cols:  # one aggregate counts the NULLs of every value column (request.py names them)
+        nulls = [table[c].isnull().cast("int64") for c in value_cols]
+        ck[NULLS] = functools.reduce(operator.add, nulls).sum()
     if key_codes is not None and checks:
         key, codes = key_codes
         code = table[key].cases(*codes.items(), else_=0).cast("int64")
@@ -221,6 +227,7 @@ def moments_query(
         }
         if checks:
             c_ck[NN_ARM] = units[NN_ARM].sum()
+            c_ck[NULLS] = units[NULLS].sum()
         if segment:
             c_aggs[internal("seg_lo")] = units[internal("seg_lo")].min()
             if checks:
@@ -229,10 +236,8 @@ def moments_query(
             if vc.how == "count":
                 continue
             c_aggs[internal(f"v{i}")] = units[internal(f"v{i}")].sum()
-            if checks:
-                c_ck[check_name("nn", i)] = units[check_name("nn", i)].sum()
-                if i in binary:
-                    c_ck[check_name("bad01", i)] = units[check_name("bad01", i)].sum()
+            if checks and i in binary:
+                c_ck[check_name("bad01", i)] = units[check_name("bad01", i)].sum()
         level = units.group_by([*by, cluster]).aggregate(**c_aggs, **(c_ck if checks else {}))
         if segment:
             level = level.mutate(**{segment: level[internal("seg_lo")]})
@@ -244,6 +249,7 @@ def moments_query(
     out: dict[str, ir.Value] = {N: level.count(), ROWS: level[ROWS].sum()}
     if checks:
         out[NN_ARM] = level[NN_ARM].sum()
+        out[NULLS] = level[NULLS].sum() if value_cols else ibis.literal(0, type="int64")
         out[NULL_UNIT] = (
             level[NULL_UNIT].sum()
             if cluster is not None
@@ -264,7 +270,7 @@ def moments_query(
         if vc.how == "count" or not checks:
             continue
         raw = level[internal(f"v{i}")]
-        out[check_name("nn", i)] = level[check_name("nn", i)].sum()
+        out[check_name("nn", i)] = raw.count()  # units (clusters) with a value
         out[check_name("lo", i)] = raw.min()
         out[check_name("hi", i)] = raw.max()
         if i in zero:
