@@ -15,6 +15,7 @@ from attribution.designs.experiment.delta import fieller_interval, relative_lift
 from attribution.designs.experiment.segments import cochran_q
 from attribution.designs.experiment.stats import unit_moments
 from attribution.designs.factorial import factorial
+from attribution.errors import AttributionWarning
 from attribution.metrics import Mean, Proportion, Ratio
 from tests.designs.experiment.helpers import ratio_direct, users
 
@@ -378,13 +379,14 @@ def test_multi_arm_and_srm():
         bad = experiment(skewed, arm="arm", unit="user", metrics=["engagement"])
     assert bad.checks[0].passed is False
     assert any("sample-ratio" in str(x.message) for x in w)
-    planned = experiment(
-        df,
-        arm="arm",
-        unit="user",
-        metrics=["engagement"],
-        allocation={"control": 0.5, "t1": 0.25, "t2": 0.25},
-    )
+    with pytest.warns(AttributionWarning, match="sample-ratio mismatch"):
+        planned = experiment(
+            df,
+            arm="arm",
+            unit="user",
+            metrics=["engagement"],
+            allocation={"control": 0.5, "t1": 0.25, "t2": 0.25},
+        )
     exp = np.array([0.5, 0.25, 0.25]) * len(df)
     obs = df.arm.value_counts().reindex(["control", "t1", "t2"]).to_numpy()
     assert planned.checks[0].statistic == pytest.approx(np.sum((obs - exp) ** 2 / exp))
