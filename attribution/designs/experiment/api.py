@@ -553,8 +553,10 @@ def _estimate(
                     f"CUPED: {m.name}, {r.arm}",
                     None,
                     f"Adjusting {m.name!r} for {' / '.join(m.covariate_columns)} (θ = "
-                    f"{float(r.cuped_theta):.4g}) changed the variance of its difference by "
-                    f"{-100 * red:+.3g}% ({r.arm} vs {ctrl}).",
+                    f"{float(r.cuped_theta):.4g}) "
+                    + ("cut" if red >= 0 else "raised")
+                    + f" the variance of its difference ({r.arm} vs {ctrl}) by "
+                    f"{abs(100 * red):.3g}%.",
                     statistic=red,
                 )
             )

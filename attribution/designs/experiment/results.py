@@ -114,7 +114,7 @@ class ExperimentResult(Result):
         cuped = f", CUPED on {', '.join(adjusted)}" if adjusted else ""
         return (
             f"An online experiment with {self.sample_size:,} {self.unit} units in "
-            f"{len(self.arms)} arms of {self.arm_column!r} (control {self.control}): "
+            f"{len(self.arms)} arms of {self.arm_column!r} (control arm {self.control!r}): "
             f"{len(self.metrics)} metric(s) with {how}{cuped}; relative lifts with "
             f"{self.lift_interval} intervals; p-values adjusted by {self.correction} within "
             "families."

@@ -348,7 +348,7 @@ def _user_frame(frame: pd.DataFrame, rename: Mapping[str, str]) -> pd.DataFrame:
 
 
 def unit_moments(
-    table: ir.Table,
+    table: ir.Table | pd.DataFrame,
     *,
     arm: str,
     unit: str,
@@ -358,7 +358,7 @@ def unit_moments(
 ) -> pd.DataFrame:
     """Per (arm, *by): units and the sums / cross-products of per-unit values, from the engine.
 
-    `table` is the user's Ibis table (user column names). Columns of the frame: `arm` and the `by`
+    `table` is the user's Ibis table or DataFrame (user column names). Columns of the frame: `arm` and the `by`
     columns under their user names; ``__at_n`` (units), ``__at_rows`` (rows), ``__at_sum_<i>``
     (Σ over units of v_i − shift_i) and ``__at_sum_<i>_<j>`` (i ≤ j, Σ of the products of the
     shifted values), with v_i the per-unit value of ``frame.attrs["layout"].columns[i]``;
@@ -366,6 +366,9 @@ def unit_moments(
     Check columns (``__at_nn_<i>``, ``__at_lo_<i>``, ``__at_hi_<i>``, ``__at_mixed_arm``) are
     documented in `moments_query`. `delta.arm_estimates(frame, metric)` reads it.
     """
+    from attribution.data.engine import as_table
+
+    table = as_table(table)
     ms = [as_metric(m, argument="metrics") for m in metrics]
     layout = layout_for(ms, cluster=cluster is not None)
     cols = [vc.column for vc in layout.columns if vc.how != "count"]
