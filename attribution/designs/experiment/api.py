@@ -458,6 +458,8 @@ def _estimate(
             frame = _gather(
                 roles, ms=ms, layout=layout, value_cols=value_cols, by=combo, direct=direct
             )
+            if frame[list(combo)].isna().to_numpy().any():  # a NULL key would read as "overall"
+                require_complete(t, list(combo), role="experiment", context=[roles["unit"]])
             passes.append((frame, tuple(combo)))  # type: ignore[arg-type]
     parts = []
     overall_est: MetricEstimates | None = None

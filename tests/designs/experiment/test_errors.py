@@ -114,3 +114,13 @@ def test_null_arm_is_named(data):
     with pytest.raises(DataError, match="missing") as err:
         experiment(df, arm="arm", unit="user", metrics=["engagement"])
     assert "arm" in str(err.value)
+
+
+def test_null_surface_or_time_is_named(data):
+    df = data.assign(surface=data.surface.where(data.user != 3))
+    with pytest.raises(DataError, match="missing") as err:
+        experiment(df, arm="arm", unit="user", metrics=["engagement"], surface="surface")
+    assert "surface" in str(err.value)
+    df = data.assign(week=pd.array(np.where(data.user == 4, None, 1), dtype="Int64"))
+    with pytest.raises(DataError, match="missing"):
+        experiment(df, arm="arm", unit="user", metrics=["engagement"], time="week")
