@@ -195,6 +195,7 @@ def _gather(
         zero=zero,
         binary=binary,
         pairs=metric_pairs(ms, layout) if by else None,
+        exact_pairs=metric_pairs(ms, layout),
         checks=not by,
         key_codes=key_codes,
         direct=direct,

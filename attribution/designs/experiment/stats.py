@@ -150,6 +150,7 @@ def moments_query(
     checks: bool = True,
     key_codes: tuple[str, Mapping[Any, int]] | None = None,
     direct: bool = False,
+    exact_pairs: Collection[tuple[int, int]] | None = None,
 ) -> ir.Table:
     """The engine query of `unit_moments` on a table whose columns are internal names.
 
@@ -158,7 +159,10 @@ def moments_query(
     unit must keep one segment, as it keeps one arm). `shift` is subtracted from each per-unit
     value before the sums (sums of squares around a constant near the mean lose no digits).
     `pairs` limits the cross-products to these (i, j), i ≤ j (default: all); `checks=False` leaves
-    out the data checks (a later pass over data the first pass has checked).
+    out the data checks (a later pass over data the first pass has checked). Products outside
+    `exact_pairs` (default: none outside) use the engine's plain sum instead of `accurate_sum`: the
+    covariances across metrics feed only the joint covariance, not the published estimates, and
+    compensated sums of every cross-product cost about as much as the rest of the pass.
 
     `key_codes` = (row key, {value: 2^k}) adds the count of units with two rows of the same key
     value (`DUPLICATE_KEYS`): per unit Σ code = OR of the codes exactly when no value repeats. When
@@ -266,7 +270,9 @@ def moments_query(
         out[sum_name(i)] = accurate_sum(level, v[i])
         for j in range(i, d):
             if pairs is None or (i, j) in pairs:
-                out[sum_name(i, j)] = accurate_sum(level, v[i] * v[j])
+                prod = v[i] * v[j]
+                plain = exact_pairs is not None and (i, j) not in exact_pairs
+                out[sum_name(i, j)] = prod.sum() if plain else accurate_sum(level, prod)
         if vc.how == "count" or not checks:
             continue
         raw = level[internal(f"v{i}")]
@@ -296,6 +302,7 @@ def metric_moments(
     checks: bool = True,
     key_codes: tuple[str, Mapping[Any, int]] | None = None,
     direct: bool = False,
+    exact_pairs: Collection[tuple[int, int]] | None = None,
 ) -> pd.DataFrame:
     """Run `moments_query`; rerun around the pooled means where a column's location dwarfs its
     spread. `frame.attrs`: ``layout``, ``arm`` (the arm column) and ``by`` (the key columns); the
@@ -314,6 +321,7 @@ def metric_moments(
         "checks": checks,
         "key_codes": key_codes,
         "direct": direct,
+        "exact_pairs": exact_pairs,
     }
     frame = moments_query(table, **kw).execute()
     d = len(layout)
