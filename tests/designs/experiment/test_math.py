@@ -436,3 +436,14 @@ def test_surface_pass_with_and_without_one_row_per_unit_and_surface(data):
     got = one[one.surface == "search"]
     np.testing.assert_allclose(got["estimate"], sub["estimate"], rtol=1e-10)
     np.testing.assert_allclose(got["std_error"], sub["std_error"], rtol=1e-9)
+
+
+def test_values_far_from_zero_keep_their_precision(data):
+    """Σv² − n v̄² cancels when the mean dwarfs the spread; the moments are then taken again around
+    the pooled mean (a shift), so a location of 1e7 leaves the difference and its SE intact."""
+    ms = ["engagement", Mean("sessions", covariate="pre")]
+    base = experiment(data, arm="arm", unit="user", metrics=ms).tidy()
+    far = data.assign(engagement=data.engagement + 1e7, pre=data.pre + 1e7)
+    got = experiment(far, arm="arm", unit="user", metrics=ms).tidy()
+    np.testing.assert_allclose(got["estimate"], base["estimate"], rtol=1e-7)
+    np.testing.assert_allclose(got["std_error"], base["std_error"], rtol=1e-7)
