@@ -353,13 +353,15 @@ def test_ratio_messages_use_user_names(users) -> None:
 
 
 # -- Ratio: coverage on heavy-tailed data with known truth ------------------------------------------
-def _coverage(seeds) -> tuple[float, float]:
+def _coverage(seeds, covariate=None) -> tuple[float, float]:
+    """Share of seeds whose interval for the total covers the truth, and the SD of the z-scores."""
     hits, z = [], []
+    metric = Ratio("clicks", "impressions", covariate=covariate)
     for seed in seeds:
         users, truth = clicks(4_000, seed=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AttributionWarning)
-            res = at.factorial(users, outcome=Ratio("clicks", "impressions"), factors=["E", "R"])
+            res = at.factorial(users, outcome=metric, factors=["E", "R"])
         h = res.headline
         true_total = truth[3] - truth[0]
         hits.append(h.conf_low <= true_total <= h.conf_high)
@@ -374,7 +376,22 @@ def test_ratio_total_covers_on_a_few_seeds() -> None:
 
 
 @pytest.mark.slow
-def test_ratio_total_coverage_over_500_seeds() -> None:
-    cover, sd_z = _coverage(range(1000, 1500))
+@pytest.mark.parametrize("covariate", [None, ("pre_clicks", "pre_impressions")])
+def test_ratio_total_coverage_over_500_seeds(covariate) -> None:
+    cover, sd_z = _coverage(range(1000, 1500), covariate)
     assert 0.93 <= cover <= 0.97, cover
     assert 0.9 < sd_z < 1.1, sd_z
+
+
+# -- engines -----------------------------------------------------------------------------------------
+def test_ratio_on_every_engine(engine) -> None:
+    """The same numbers from a pandas frame, a DuckDB table and Spark (every pass: the sums, the
+    unit aggregation, the CR1 scores on linearised values, CUPED)."""
+    daily, _ = clicks(800, seed=13, rows_per_user=2, n_markets=12)
+    metric = Ratio("clicks", "impressions", covariate=("pre_clicks", "pre_impressions"))
+    kw = {"outcome": metric, "factors": ["E", "R"], "unit": "user_id", "cluster": "market"}
+    ref = at.factorial(daily, **kw)
+    res = at.factorial(engine(daily), **kw)
+    cols = ["estimate", "std_error", "conf_low", "conf_high", "p_value"]
+    np.testing.assert_allclose(res.tidy()[cols], ref.tidy()[cols], rtol=1e-9, atol=1e-15)
+    assert res.n_clusters == 12
