@@ -392,20 +392,17 @@ def _estimate_ratio(
             integer=schema[c_col].is_integer(),
             name=col,
         )
-    if split_clusters and int(frame["mixed_clusters"].sum()):
-        raise DesignError(
-            f"{int(frame['mixed_clusters'].sum()):,} unit(s) of {unit!r} lie in more than one "
-            f"cluster of {cluster!r}; clusters must group whole units",
-            columns=[unit, str(cluster)],
-            fix="cluster on a column that is constant within each unit (e.g. the user's home "
-            "market)",
-        )
+    if split_clusters:
+        req.check_units_in_one_cluster(int(frame["mixed_clusters"].sum()), unit, cluster)
     frame = frame.assign(
         cell=sum(frame[f"factor{j}"].astype("int64") * (2**j) for j in range(len(facs)))
     ).sort_values("cell")
     info = detect_design(frame["cell"], facs)
     req.check_ratio_cells(frame, facs, numerator=num, denominator=den, units=counted)
-    _zero_denominators(units, frame, notes, num=num, den=den, unit=unit, c_unit=c_unit)
+    zero = req.check_zero_denominators(units, frame, num=num, den=den, unit=unit, c_unit=c_unit)
+    if zero:
+        notes.append(zero)
+        warnings.warn(zero, AttributionWarning, stacklevel=3)
 
     # -- delta method: the linearised cell statistics ----------------------------------------------
     rc = ratio_cells(frame, has_covariate=bool(c_cov))
@@ -461,53 +458,6 @@ def _estimate_ratio(
         n_rows=int(frame["rows"].sum()),
         options=options,
     )
-
-
-def _zero_denominators(
-    units: ir.Table,
-    frame: pd.DataFrame,
-    notes: list[str],
-    *,
-    num: str,
-    den: str,
-    unit: str | None,
-    c_unit: str | None,
-) -> None:
-    """Units whose denominator is 0: with a nonzero numerator the data are wrong (a typed error);
-    with numerator 0 too they are randomised units that saw nothing, kept (a warning and a note
-    say so), because dropping them would condition on a post-treatment quantity."""
-    what = f"unit(s) of {unit!r}" if unit is not None else "row(s)"
-    bad = int(frame["zero_den_num"].sum())
-    if bad:
-        d = units[_AT + "D"].cast("float64")
-        n = units[_AT + "N"].cast("float64")
-        shown = [c for c in (c_unit,) if c is not None]
-        rows = (
-            units.filter((d == 0.0) & (n != 0.0))
-            .select(*shown, **{num: units[_AT + "N"], den: units[_AT + "D"]})
-            .limit(5)
-            .execute()
-        )
-        raise DataError(
-            f"{bad:,} {what} have {den} = 0 but {num} ≠ 0: a numerator without a denominator "
-            f"(e.g. clicks without impressions) cannot enter the ratio {num}/{den}",
-            columns=[num, den],
-            rows=rows,
-            fix=f"repair {num!r} / {den!r} for these units (or the join that built them)",
-        )
-    zero = int(frame["zero_den"].sum())
-    if zero:
-        text = (
-            f"{zero:,} {what} have {den} = 0 (and {num} = 0): they are kept as randomised units; "
-            f"they add nothing to either sum but count in the delta-method variance. To restrict "
-            f"the metric to units with {den} > 0, filter before calling (a filter on a "
-            "post-randomisation quantity, which can bias the comparison)"
-        )
-        notes.append(text)
-        warnings.warn(text, AttributionWarning, stacklevel=4)
-
-
-_AT = "att_"  # stats' prefix of the per-unit value columns (N, D, A, B)
 
 
 def _unit_pass(

@@ -49,6 +49,7 @@ __all__ = [
     "ratio_pass",
     "ratio_units",
     "unit_pass",
+    "zero_denominator_examples",
 ]
 
 _P = "att_"  # prefix of every aggregate name, so a factor called "n" cannot collide
@@ -427,7 +428,8 @@ def ratio_units(
         if cluster is not None:
             out[cluster] = table[cluster]
         for name, col in zip(names, cols, strict=True):
-            out[_P + name] = table[col]
+            value = table[col]
+            out[_P + name] = value.cast("int64") if value.type().is_boolean() else value
         out[_P + "rows"] = ibis.literal(1, type="int64")
         for i, col in enumerate(cols):
             out[f"{_P}nn{i}"] = table[col].notnull().cast("int64")
@@ -542,6 +544,19 @@ def linearised_units(
         a, b = t[_P + "A"].cast("float64"), t[_P + "B"].cast("float64")
         out[LIN_X] = t[_P + "Q"] + (a - t[_P + "Q"] * b) * t[_P + "iB"]
     return t.select(**out)
+
+
+def zero_denominator_examples(
+    units: ir.Table, *, unit: str | None, numerator: str, denominator: str, limit: int
+) -> pd.DataFrame:
+    """A few units whose denominator is 0 while the numerator is not, with their sums under the
+    user's column names `numerator` / `denominator`."""
+    d, n = units[_P + "D"].cast("float64"), units[_P + "N"].cast("float64")
+    shown = [unit] if unit is not None else []
+    picked = units.filter((d == 0.0) & (n != 0.0)).select(
+        *shown, **{numerator: units[_P + "N"], denominator: units[_P + "D"]}
+    )
+    return picked.limit(limit).execute()
 
 
 def ratio_centred_moments(
