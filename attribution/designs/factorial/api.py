@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from attribution.data.checks import require_complete
+from attribution.data.checks import is_missing, require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import HI, LO, check_range
 from attribution.data.roles import Roles, select_roles
@@ -194,12 +194,7 @@ def _estimate(
         table, outcome=c_out, factors=c_facs, covariate=c_cov, also_complete=keys, binary=binary
     )
     frame = cp.frame
-    if binary:
-        count = int(frame.pop(NON_BINARY.removeprefix("att_")).fillna(0).sum())
-        if count:
-            y = table[c_out].cast("float64")
-            other = table.filter(y.notnull() & (y != 0.0) & (y != 1.0)).select(c_out)
-            req.check_binary(count, outcome, other.limit(1).execute()[c_out].iloc[0])
+    non_binary = frame.pop(NON_BINARY.removeprefix("att_")) if binary else None
     # the outcome's numeric range, from the same scan (`data.numeric.check_range`)
     lo, hi = frame.pop(LO), frame.pop(HI)  # exact integers stay integers
     check_range(lo.min(), hi.max(), integer=table.schema()[c_out].is_integer(), name=outcome)
@@ -217,6 +212,11 @@ def _estimate(
             columns=list(cp.suspect),
             fix="rescale the column(s) (e.g. divide by 1e6) before calling",
         )
+    if non_binary is not None and int(non_binary.fillna(0).sum()):
+        y = table[c_out].cast("float64")
+        other = table.filter(~is_missing(y) & (y != 0.0) & (y != 1.0)).select(c_out)
+        example = other.limit(1).execute()[c_out].iloc[0]
+        req.check_binary(int(non_binary.fillna(0).sum()), outcome, example)
     frame = frame.assign(
         cell=sum(frame[f"factor{j}"].astype("int64") * (2**j) for j in range(len(facs)))
     ).sort_values("cell")

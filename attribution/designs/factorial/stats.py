@@ -129,7 +129,7 @@ def cell_pass(
             }
     aggs |= range_aggregates(table, outcome) or {}  # the outcome's range, checked by the caller
     if binary:  # a Proportion: count the values other than 0 and 1 in the same scan
-        other = y.notnull() & (y != 0.0) & (y != 1.0)
+        other = ~is_missing(y) & (y != 0.0) & (y != 1.0)
         aggs[NON_BINARY] = other.cast("int64").sum()
     floats = {outcome: ["mean_y", "var_y"]}
     if covariate is not None:
@@ -170,7 +170,7 @@ def cell_pass(
 
 
 NON_BINARY = _P + "non_binary"
-"""Aggregate of `cell_pass(binary=True)`: rows whose outcome is neither 0 nor 1 (NaN counts)."""
+"""Aggregate of `cell_pass(binary=True)`: rows whose finite outcome is neither 0 nor 1."""
 
 
 CANCELLATION_LIMIT = 1e4

@@ -395,3 +395,34 @@ def test_ratio_on_every_engine(engine) -> None:
     cols = ["estimate", "std_error", "conf_low", "conf_high", "p_value"]
     np.testing.assert_allclose(res.tidy()[cols], ref.tidy()[cols], rtol=1e-9, atol=1e-15)
     assert res.n_clusters == 12
+
+
+def test_ratio_result_surfaces() -> None:
+    """The Result contract on a ratio factorial: strict JSON, text, plots, interaction means."""
+    import json
+
+    from matplotlib.figure import Figure
+
+    users, _ = clicks(1_000, seed=14)
+    res = at.factorial(
+        users, outcome=Ratio("clicks", "impressions", name="CTR"), factors=["E", "R"]
+    )
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert d["metric_kind"] == "ratio" and d["outcome"] == "CTR"
+    assert d["provenance"]["options"]["numerator"] == "clicks"
+    assert d["provenance"]["options"]["metric"] == "ratio"
+    assert "factorial experiment on 'CTR'" in res.summary()
+    for kind in ("waterfall", "effects"):
+        assert isinstance(res.plot(kind=kind), Figure)
+    means = res.interaction_means("E", "R")
+    np.testing.assert_allclose(
+        np.sort(means["estimate"]), np.sort(res.cell_means["adjusted_mean"]), rtol=1e-12
+    )
+
+
+def test_proportion_with_a_missing_value_names_the_rows() -> None:
+    frame = experiment(200, seed=3)
+    frame["converted"] = (frame["engagement"] > 7).astype("float64")
+    frame.loc[[5, 6], "converted"] = np.nan
+    with pytest.raises(DataError, match=r"'converted': 2 rows"):
+        at.factorial(frame, outcome=Proportion("converted"), factors=F)
