@@ -89,7 +89,8 @@ def clicks(
 ) -> tuple[pd.DataFrame, dict[int, float]]:
     """Users randomised on every factor; heavy-tailed impressions (Pareto tail index 3: finite
     variance, infinite third moment), a per-user click-through rate independent of impressions, so
-    the true cell ratio E[clicks] / E[impressions] is the cell's mean CTR exactly. Returns the rows
+    the true cell ratio E[clicks] / E[impressions] is the cell's mean CTR exactly; the pre-period
+    (pre_clicks, pre_impressions) shares the user's propensity but not the treatment. Returns the rows
     (split over `rows_per_user` days) and the true ratio per cell bitmask."""
     rng = np.random.default_rng(seed)
     k = len(factors)
@@ -97,12 +98,13 @@ def clicks(
     cell = (x * (2 ** np.arange(k))).sum(axis=1)
     base = 0.04 + 0.006 * np.arange(2**k) + 0.004 * (np.arange(2**k) == 2**k - 1)
     truth = {c: float(base[c]) for c in range(2**k)}
-    imps = np.ceil(4.0 * (rng.pareto(3.0, n_users) + 1.0)).astype("int64")
-    a = 8.0  # Beta(a p, a (1 - p)) per user: mean p, overdispersed
-    ctr = rng.beta(a * base[cell], a * (1 - base[cell]))
-    clk = rng.binomial(imps, ctr)
-    pre_imps = np.ceil(imps * rng.uniform(0.5, 1.5, n_users)).astype("int64")
-    pre_clk = rng.binomial(pre_imps, ctr)
+    imps = np.ceil(20.0 * (rng.pareto(3.0, n_users) + 1.0)).astype("int64")
+    # a user's propensity w (mean 1, in [0, 2], overdispersed) scales the cell's CTR; before the
+    # experiment every user had the all-off CTR, so the pre-period is untouched by the treatment
+    w = 2.0 * rng.beta(0.5, 0.5, n_users)
+    clk = rng.binomial(imps, base[cell] * w)
+    pre_imps = np.ceil(imps * rng.uniform(0.8, 1.2, n_users)).astype("int64")
+    pre_clk = rng.binomial(pre_imps, base[0] * w)
     users = pd.DataFrame({f: x[:, j].astype("int8") for j, f in enumerate(factors)})
     users.insert(0, "user_id", np.arange(n_users, dtype="int64"))
     if n_markets:
