@@ -295,7 +295,7 @@ class FactorialResult(Result):
             self.headline.text(),
             "",
             f"effects (Box–Hunter–Hunter) with {level} intervals",
-            self.effects.to_string(**fmt),
+            self.effects.drop(columns="metric").to_string(**fmt),  # the metric is in the title
         ]
         if self.shapley_table is not None:
             parts += [
