@@ -10,6 +10,7 @@ __all__ = [
     "AggType",
     "BasePeriod",
     "ControlGroup",
+    "Correction",
     "EstMethod",
     "FeVcov",
     "HonestInference",
@@ -17,6 +18,7 @@ __all__ = [
     "ImpactMethod",
     "Jackknife",
     "LaunchMethod",
+    "LiftInterval",
     "Permutation",
     "PlotKind",
     "SaControl",
@@ -56,6 +58,11 @@ PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
 ImpactMethod = Literal["winners_curse", "shrinkage"]
 """cumulative_impact's headline: the Lee & Shen (2018) corrected sum, or the empirical-Bayes one."""
+Correction = Literal["holm", "bonferroni", "none"]
+"""Multiple-testing correction of `at.experiment` within each family of tests (primary metrics ×
+arms, guardrails, segments); grows with `attribution.multiple_testing` (hochberg, sidak, bh, by)."""
+LiftInterval = Literal["delta", "fieller"]
+"""Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]
 """ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
 
