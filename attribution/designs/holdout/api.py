@@ -2,18 +2,20 @@
 winner's curse and shrunk, beside the holdout) and `holdout_readout` (the holdout per surface and
 period).
 
-Thin orchestration: request checks (request.py) → engine aggregates (stats.py, readout only) → math
-(winners_curse.py, shrinkage.py, readout.py) → results (results.py).
+Thin orchestration: request checks (request.py) → math (winners_curse.py, shrinkage.py,
+launch_sums.py) → results (results.py); the readout runs `at.experiment` (its engine moments and
+delta-method inference) and keeps its per-period rows (readout.py; stats.py reads the arm values).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from attribution.data.engine import Data, as_table, fingerprint
+from attribution.designs.experiment.api import experiment
 from attribution.designs.holdout import launch_sums, readout
 from attribution.designs.holdout import request as req
 from attribution.designs.holdout import stats as engine_stats
@@ -22,8 +24,9 @@ from attribution.designs.holdout.results import (
     CumulativeImpactResult,
     HoldoutReadoutResult,
 )
-from attribution.errors import OptionError
-from attribution.inference import critical_value, wald_table
+from attribution.errors import AttributionWarning, OptionError
+from attribution.inference import critical_value
+from attribution.metrics import Mean
 from attribution.options import ImpactMethod, check_alpha, check_float, check_option, plain
 from attribution.results import Provenance, Result
 
@@ -149,22 +152,21 @@ def holdout_readout(
     Why: a global holdout (units kept on the old models on every surface) measures what all
     shipped launches together added; per period the effect should grow as launches ship.
 
-    data: one row per unit × surface × period (several rows of a unit in a cell are summed);
-        per-cell moments are computed in the engine, nothing unit-level comes back.
-    arm: column naming each unit's arm; the value `holdout` marks the holdout, every other value
-        the treated population (exactly one other value is expected).
+    Built on `at.experiment` (one `Mean(metric, covariate=covariate)`, the holdout as control,
+    `surface=` and `time=`): its moments are computed in the engine and nothing unit-level comes
+    back; this function keeps the per-period rows (surface × period, and period alone as the
+    "overall" surface) and names them ``effect(surface=<s>,t=<time>)`` / ``effect(t=<time>)``.
+
+    data: one row per unit × surface × period (several rows of a unit in a cell are summed).
+    arm: column naming each unit's arm; the value `holdout` (matched as text) marks the holdout,
+        the one other value the treated population.
     unit: the randomisation unit (checked to sit in one arm). metric: the numeric outcome.
     surface, time: the surface and period columns.
-    covariate: a pre-period column (e.g. the unit's engagement before the holdout began) for CUPED
-        (Deng et al. 2013): per surface × period, θ = pooled within-arm Cov / Var of the per-unit
-        sums, and the arms' means of y − θ(x − x̄) are compared (the arm means reported are these
-        adjusted means). It removes the part of the noise a unit carries from week to week.
-    holdout_share: the planned share of units in the holdout; adds a sample-ratio-mismatch check
-        (chi-square on the unit counts, failed below p = 0.001).
-
-    Standard errors are Welch's over units within each surface × period (normal reference); the
-    overall row sums each unit's metric over surfaces first, so the correlation of a unit's
-    surfaces is in its variance.
+    covariate: a pre-period column for CUPED (as in `at.experiment`: averaged over the unit's rows
+        in a cell).
+    holdout_share: the planned share of units in the holdout, for the sample-ratio-mismatch
+        check (without it the check is left out: an equal split is not a holdout's plan).
+    alpha: intervals are (1 − alpha), pointwise per row (no multiplicity correction).
     """
     alpha = check_alpha(alpha)
     for name, value in (
@@ -192,32 +194,39 @@ def holdout_readout(
         )
     )
     table = as_table(data)
-    gathered = engine_stats.readout_moments(
-        table,
-        arm=arm,
-        unit=unit,
-        metric=metric,
-        surface=surface,
-        time=time,
-        holdout=holdout,
-        covariate=covariate,
+    held, treated = readout.holdout_arms(
+        engine_stats.arm_values(table, arm), arm=arm, holdout=holdout
     )
-    rows = readout.welch_rows(gathered.moments)
-    out = wald_table(rows["term"], rows["estimate"], rows["std_error"], alpha=alpha)
-    out["time"] = rows["time"].to_numpy()
-    out["metric"] = metric
-    out["surface"] = rows["surface"].to_numpy()
-    for col in ("holdout_mean", "treatment_mean", "n_holdout", "n_treatment"):
-        out[col] = rows[col].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["lift"] = out["estimate"] / out["holdout_mean"]
+    surfaces = engine_stats.surface_values(table, surface)
+    allocation = None if share is None else {held: share, treated: 1.0 - share}
+    with warnings.catch_warnings():
+        if allocation is None:  # the default equal split is not a holdout's plan
+            warnings.filterwarnings(
+                "ignore", message="sample-ratio mismatch", category=AttributionWarning
+            )
+        res = experiment(
+            table,
+            arm=arm,
+            unit=unit,
+            metrics=[Mean(metric, covariate=covariate)],
+            control=held,
+            surface=surface,
+            time=time,
+            correction="none",
+            alpha=alpha,
+            allocation=allocation,
+        )
+    tidy = res.tidy()
+    checks = tuple(c for c in res.checks if allocation is not None or c.name != "SRM")
+    if allocation is None:
+        checks = (readout.arms_check(tidy, holdout=held, treated=treated), *checks)
     return HoldoutReadoutResult(
         design="holdout_readout",
-        table=out,
+        table=readout.readout_table(tidy, metric=metric, surfaces=surfaces),
         alpha=alpha,
         provenance=Provenance(
             design="holdout_readout",
-            data=fingerprint(table, n_rows=gathered.n_rows),
+            data=res.provenance.data,
             options={
                 "arm": arm,
                 "unit": unit,
@@ -229,9 +238,9 @@ def holdout_readout(
                 "holdout_share": share,
             },
         ),
-        checks=gathered.checks + readout.srm_checks(gathered.arm_units, share),
+        checks=checks,
         metric=metric,
-        surfaces=gathered.surfaces,
-        n_units=gathered.n_units,
+        surfaces=tuple(surfaces),
+        n_units=readout.units(tidy),
         covariate=covariate,
     )

@@ -128,8 +128,10 @@ class HoldoutReadoutResult(Result):
     per time period, so the build-up of the shipped launches is visible.
 
     `table` rows: term ``effect(surface=<s>,t=<time>)`` (``effect(t=<time>)`` overall), with keys
-    `time`, `surface` (``"overall"`` for the sum over surfaces) and `metric`, then the arm means,
-    unit counts and the relative lift. The headline is the overall effect in the last period.
+    `time`, `metric` and `surface` (``"overall"`` for the sum over surfaces), then the arm means
+    (holdout_mean, treatment_mean), unit counts (n_holdout, n_treatment) and the relative lift with
+    its interval, as `at.experiment` computed them. The headline is the overall effect in the last
+    period.
     """
 
     PLOT_KINDS: ClassVar[tuple[str, ...]] = ("trajectory",)
@@ -159,7 +161,7 @@ class HoldoutReadoutResult(Result):
         cuped = f", CUPED on {self.covariate}" if self.covariate else ""
         return (
             f"difference of mean {self.metric} per unit, treatment − holdout, per surface and "
-            f"period (Welch standard errors over units{cuped})"
+            f"period, from at.experiment (delta-method standard errors over units{cuped})"
         )
 
     def trajectory(self, surface: str = OVERALL) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from attribution.designs.holdout import (
     cumulative_impact,
     holdout_readout,
 )
+from attribution.errors import AttributionWarning
 from attribution.simulate import launch_train
 
 READOUT = {
@@ -116,10 +117,14 @@ def test_cumulative_impact_against_the_truth(sim, launches, readout):
 
 def test_sample_ratio_check(sim):
     planned = holdout_readout(sim.table("launch_train"), **READOUT, holdout_share=0.1)
-    srm = {c.name: c for c in planned.checks}["sample ratio"]
+    srm = {c.name: c for c in planned.checks}["SRM"]
     assert srm.passed is True and srm.df == 1
-    wrong = holdout_readout(sim.table("launch_train"), **READOUT, holdout_share=0.2)
-    assert {c.name: c for c in wrong.checks}["sample ratio"].passed is False
+    with pytest.warns(AttributionWarning, match="sample-ratio"):
+        wrong = holdout_readout(sim.table("launch_train"), **READOUT, holdout_share=0.2)
+    assert {c.name: c for c in wrong.checks}["SRM"].passed is False
+    # without a planned share: the counts as information, no test against an equal split
+    names = [c.name for c in holdout_readout(sim.table("launch_train"), **READOUT).checks]
+    assert "arms" in names and "SRM" not in names
 
 
 def test_launches_in_an_engine(sim):
@@ -253,14 +258,17 @@ def test_readout_bad_input(small):
         holdout_readout(three, **READOUT)
     with pytest.raises(at.DataError, match="nope"):
         holdout_readout(small, **{**READOUT, "metric": "nope"})
-    with pytest.raises(at.DataError, match="engagement"):
+    with pytest.raises(at.DesignError, match="engagement"):
         holdout_readout(small.assign(engagement=np.nan), **READOUT)
     with pytest.raises(at.EstimationError, match="engagement"):
         holdout_readout(small.assign(engagement=1.0), **READOUT)
     with pytest.raises(at.OptionError):
         holdout_readout(small, **{**READOUT, "time": "arm"})
     only = small[~((small["surface"] == "home") & (small["arm"] == "holdout"))]
-    with pytest.raises(at.DesignError, match="one arm only"):
+    with (
+        pytest.warns(AttributionWarning, match="no units in the control arm"),
+        pytest.raises(at.DesignError, match="one arm only"),
+    ):
         holdout_readout(only, **READOUT)
 
 
