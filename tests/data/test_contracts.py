@@ -28,7 +28,14 @@ from attribution.data.engine import fingerprint
 from attribution.errors import ContractViolation, DataError, OptionError
 from tests.conftest import put
 
-CONTRACTS = ("exposures", "factorial_experiment", "launch_log", "surface_panel")
+CONTRACTS = (
+    "exposures",
+    "factorial_experiment",
+    "launch_log",
+    "launch_train",
+    "launches",
+    "surface_panel",
+)
 
 
 # ------------------------------------------------------------------------------------------

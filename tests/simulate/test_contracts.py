@@ -16,6 +16,7 @@ from attribution import simulate
         (lambda: simulate.staggered_rollout(seed=1, components=("K",)), ["surface_panel"]),
         (lambda: simulate.single_market_launch(seed=0, treated=2), ["surface_panel"]),
         (lambda: simulate.observational_exposure(3000, seed=0), ["exposures"]),
+        (lambda: simulate.launch_train(500, n_weeks=3, seed=0), ["launch_train", "launches"]),
     ],
 )
 def test_simulated_tables_pass_their_contracts(make, names):
