@@ -276,7 +276,7 @@ def test_readout_bad_input(small):
 def test_readout_coverage_over_seeds():
     """200 seeds × 16 surface-week cells (10,000 users, 20% held out, 4 weeks, CUPED): the 95%
     intervals cover the exact holdout effect in 94.5% of the 3,200 cells; the z-scores have mean
-    0.03 and SD 1.03 (about 3 minutes)."""
+    0.03 and SD 1.03 (about 6 minutes on a shared machine)."""
     z = []
     for seed in range(200):
         sim = launch_train(10_000, n_weeks=4, holdout_share=0.2, seed=seed)
