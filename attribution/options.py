@@ -9,17 +9,22 @@ from attribution.errors import OptionError
 __all__ = [
     "AggType",
     "BasePeriod",
+    "BoundaryMethod",
     "ControlGroup",
     "EstMethod",
     "FeVcov",
+    "Futility",
     "HonestInference",
     "HonestMethod",
     "Jackknife",
     "LaunchMethod",
+    "MonitorMethod",
+    "PAdjustMethod",
     "Permutation",
     "PlotKind",
     "SaControl",
     "SeMethod",
+    "SimultaneousMethod",
     "SynthMethod",
     "VMethod",
     "Vcov",
@@ -55,6 +60,18 @@ PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
 VMethod = Literal["pre_period", "cross_validation"]
 """ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
+PAdjustMethod = Literal["bonferroni", "holm", "hochberg", "sidak", "bh", "by", "none"]
+"""Multiple-testing adjustments (statsmodels `multipletests` names: fdr_bh → "bh", fdr_by → "by")."""
+SimultaneousMethod = Literal["max_t", "bonferroni", "sidak"]
+"""Simultaneous intervals: single-step max-t from the joint covariance, or the two bounds."""
+BoundaryMethod = Literal[
+    "obrien_fleming", "pocock", "lan_demets_obrien_fleming", "lan_demets_pocock"
+]
+"""Group-sequential efficacy boundaries: classical (planned looks) or Lan-DeMets alpha spending."""
+Futility = Literal["beta_spending"]
+"""Futility bounds: non-binding, by O'Brien-Fleming-type beta spending (see sequential.boundaries)."""
+MonitorMethod = Literal["msprt", "confidence_sequence"]
+"""Always-valid monitoring: mixture SPRT (Johari et al.) or asymptotic confidence sequence."""
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:
