@@ -22,6 +22,7 @@ Boundaries:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,9 +52,14 @@ class Stage:
     lower: float
 
 
+@functools.cache
+def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
 def _nodes(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     n = max(48, int(np.ceil((hi - lo) * NODES_PER_UNIT)))
-    x, w = np.polynomial.legendre.leggauss(n)
+    x, w = _legendre(n)
     half = (hi - lo) / 2
     return lo + half * (x + 1), w * half
 
