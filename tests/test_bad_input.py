@@ -33,6 +33,7 @@ from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
 from tests.bad_input import dml as dml_entries
 from tests.bad_input import graph as graph_family
+from tests.bad_input import sequential as sequential_entries
 from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
@@ -49,6 +50,7 @@ ENTRIES: dict[str, Entry] = {
     **synth.ENTRIES,
     **dml_entries.ENTRIES,
     **graph_family.ENTRIES,
+    **sequential_entries.ENTRIES,
 }
 NAMES = sorted(ENTRIES)
 

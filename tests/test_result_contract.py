@@ -218,7 +218,15 @@ DESIGNS: dict[str, Callable[[], Result]] = {
         random_state=4,
     ),
     **_graph_designs(),
+    "sequential.monitor": lambda: _sequential_monitor(),
 }
+
+
+def _sequential_monitor() -> Result:
+    from attribution.sequential import monitor
+    from tests.bad_input.sequential import daily_frame
+
+    return monitor(daily_frame(), arm="arm", unit="user_id", metric="engagement", time="day")
 
 
 def _small_boosting():

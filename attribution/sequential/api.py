@@ -241,7 +241,8 @@ def monitor(
     data: one row per unit × time (or finer): a unit's value at a look is the sum of its rows up to
         that time (a cumulative per-unit metric such as engagement so far). Per-look sums are
         computed in the engine; only per look × arm moments come back.
-    arm: the assignment column; `control`: its control value (default: the smallest value).
+    arm: the assignment column; `control`: its control value (default: "control" if that is a
+        value, else the smallest value).
     unit: the randomisation unit (each must stay in one arm).
     metric: a column name or `at.metrics.Mean` / `Proportion` (its name labels the result and its
         direction decides efficacy vs harm). Ratio metrics and covariates are not monitored yet.
@@ -293,7 +294,7 @@ def monitor(
     moments = moments.rename(columns={c_arm: "arm", st.LOOK: "time"})
     arms = sorted(moments["arm"].unique().tolist())
     if control is None:
-        control = arms[0]
+        control = "control" if "control" in arms else arms[0]
     if control not in arms:
         raise DesignError(
             f"control={plain(control)} is not a value of {arm!r} (values: {plain(arms)})",

@@ -30,12 +30,12 @@ def cumulative_moments(
     leaves the engine.
     """
     per_day = table.group_by([arm, unit, time]).aggregate(
-        **{internal("v"): table[value].cast("float64").sum()}
+        **{internal("v"): accurate_sum(table, table[value])}
     )
     looks = per_day.select(**{LOOK: per_day[time]}).distinct()
     joined = looks.join(per_day, per_day[time] <= looks[LOOK])
     per_unit = joined.group_by([LOOK, arm, unit]).aggregate(
-        **{internal("y"): joined[internal("v")].sum()}
+        **{internal("y"): accurate_sum(joined, joined[internal("v")])}
     )
     y = per_unit[internal("y")]
     out = per_unit.group_by([LOOK, arm]).aggregate(
