@@ -291,8 +291,8 @@ def monitor(
             )
         moments = st.cumulative_moments(t, arm=c_arm, unit=c_unit, value=c_val, time=c_time)
         n_rows = int(t.count().execute())
-    moments = moments.rename(columns={c_arm: "arm", st.LOOK: "time"})
-    arms = sorted(moments["arm"].unique().tolist())
+    means = _arm_means(moments.rename(columns={c_arm: "arm", st.LOOK: "time"}))
+    arms = sorted(means["arm"].unique().tolist())
     if control is None:
         control = "control" if "control" in arms else arms[0]
     if control not in arms:
@@ -310,7 +310,7 @@ def monitor(
         )
     frames, checks = [], []
     for a in treated:
-        part, skipped = _arm_series(moments, a, control)
+        part, skipped = _arm_series(means, a, control)
         if part.empty:
             raise DesignError(
                 f"arm {plain(a)} never has two units with varying {m.column!r} in both arms at "
@@ -406,28 +406,42 @@ def _as_mean(metric: object) -> Mean:
     )
 
 
-def _arm_series(moments: pd.DataFrame, arm: object, control: object) -> tuple[pd.DataFrame, list]:
+def _arm_means(moments: pd.DataFrame) -> pd.DataFrame:
+    """Per look × arm: units, the arm mean and the variance of that mean (NaN under two units).
+
+    The one place that reads the interim engine moments (`stats.cumulative_moments`); with the
+    experiment family's `cumulative_moments` + `delta.arm_estimates` this becomes their (mean,
+    variance) per row, which also brings ratio metrics and CUPED to monitoring.
+    """
+    n = moments[st.N].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = moments[st.SUM].to_numpy(float) / n
+        ss = np.maximum(moments[st.SUM_SQ].to_numpy(float) - n * mean**2, 0.0)
+        var_of_mean = np.where(n >= 2, ss / (n - 1) / n, np.nan)
+    return pd.DataFrame(
+        {
+            "time": moments["time"].to_numpy(),
+            "arm": moments["arm"].to_numpy(),
+            "n": n.astype("int64"),
+            "mean": mean,
+            "var_of_mean": var_of_mean,
+        }
+    )
+
+
+def _arm_series(means: pd.DataFrame, arm: object, control: object) -> tuple[pd.DataFrame, list]:
     """Per look: means, variances and counts of one treatment arm and control (looks where both
     have two units with varying values); the skipped looks."""
-    keys = ["time"]
-    cols = {st.N: "n", st.SUM: "s1", st.SUM_SQ: "s2"}
-    tr = moments.loc[moments["arm"] == arm].rename(columns=cols)[[*keys, *cols.values()]]
-    co = moments.loc[moments["arm"] == control].rename(columns=cols)[[*keys, *cols.values()]]
-    both = tr.merge(co, on=keys, how="outer", suffixes=("_t", "_c")).sort_values("time")
-    both = both.fillna({"n_t": 0, "n_c": 0, "s1_t": 0.0, "s1_c": 0.0, "s2_t": 0.0, "s2_c": 0.0})
+    cols = ["time", "n", "mean", "var_of_mean"]
+    tr = means.loc[means["arm"] == arm, cols]
+    co = means.loc[means["arm"] == control, cols]
+    both = tr.merge(co, on="time", how="outer", suffixes=("_t", "_c")).sort_values("time")
     out = pd.DataFrame({"time": both["time"].to_numpy()})
     for side, name in (("t", "treatment"), ("c", "control")):
-        n = both[f"n_{side}"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = both[f"s1_{side}"].to_numpy(float) / n
-            ss = both[f"s2_{side}"].to_numpy(float) - n * mean**2
-            var = np.maximum(ss, 0.0) / (n - 1)
-        out[f"n_{name}"] = n.astype("int64")
-        out[f"{name}_mean"] = mean
-        out[f"{name}_var"] = var
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = out["treatment_var"] / out["n_treatment"] + out["control_var"] / out["n_control"]
-    ok = (out["n_treatment"] >= 2) & (out["n_control"] >= 2) & np.isfinite(v) & (v > 0)
+        out[f"n_{name}"] = both[f"n_{side}"].fillna(0).astype("int64").to_numpy()
+        out[f"{name}_mean"] = both[f"mean_{side}"].to_numpy(float)
+    v = both["var_of_mean_t"].to_numpy(float) + both["var_of_mean_c"].to_numpy(float)
+    ok = np.isfinite(v) & (v > 0)
     out["estimate"] = out["treatment_mean"] - out["control_mean"]
     out["variance"] = v
     skipped = out.loc[~ok, "time"].tolist()
