@@ -74,6 +74,22 @@ def test_pocock_jennison_turnbull_table_2_1():
     )
 
 
+# Jennison & Turnbull (2000) Table 2.1 (Pocock C_P) and Table 2.3 (O'Brien-Fleming C_B), K = 2..5
+JT_TABLES = {
+    ("pocock", 0.05): [2.178, 2.289, 2.361, 2.413],
+    ("pocock", 0.01): [2.772, 2.873, 2.939, 2.986],
+    ("obrien_fleming", 0.05): [1.977, 2.004, 2.024, 2.040],
+    ("obrien_fleming", 0.01): [2.580, 2.595, 2.609, 2.621],
+}
+
+
+@pytest.mark.parametrize(("method", "alpha"), sorted(JT_TABLES))
+def test_jennison_turnbull_constants(method, alpha):
+    for k, published in zip(range(2, 6), JT_TABLES[(method, alpha)], strict=True):
+        b = sq.boundaries(np.arange(1, k + 1) / k, method=method, alpha=alpha)
+        assert b.z_efficacy[-1] == pytest.approx(published, abs=5e-4)
+
+
 def test_lan_demets_published_tables():
     of = sq.boundaries(FIVE, method="lan_demets_obrien_fleming")
     np.testing.assert_allclose(of.z_efficacy, [4.877, 3.357, 2.680, 2.290, 2.031], atol=5e-4)
