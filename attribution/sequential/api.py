@@ -33,7 +33,12 @@ from attribution.sequential import always_valid as av
 from attribution.sequential import group_sequential as gs
 from attribution.sequential import request as req
 from attribution.sequential import stats as st
-from attribution.sequential.results import BOUNDARY_COLUMNS, Boundaries, MonitorResult
+from attribution.sequential.results import (
+    BOUNDARY_COLUMNS,
+    Boundaries,
+    MonitorResult,
+    look_label,
+)
 
 __all__ = ["boundaries", "monitor", "monitor_statistics"]
 
@@ -341,7 +346,7 @@ def monitor(
             looks=part["time"].tolist(),
         )
         out = out.drop(columns="look")
-        out["term"] = [f"{m.name}: {a} vs {control} (time={x})" for x in part["time"]]
+        out["term"] = [f"{m.name}: {a} vs {control} (time={look_label(x)})" for x in part["time"]]
         out["time"] = part["time"].to_numpy()
         out["metric"] = m.name
         out["arm"] = a

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["BOUNDARY_COLUMNS", "Boundaries", "MonitorResult"]
+__all__ = ["BOUNDARY_COLUMNS", "Boundaries", "MonitorResult", "look_label"]
 
 BOUNDARY_COLUMNS: tuple[str, ...] = (
     "look",
@@ -134,7 +134,8 @@ class MonitorResult(Result):
             conf_high=row["conf_high_uniform"],
             p_value=row["p_value_always_valid"],
             label=(
-                f"difference in mean {self.metric} ({vs}) at the last look ({row['time']}); "
+                f"difference in mean {self.metric} ({vs}) at the last look "
+                f"({look_label(row['time'])}); "
                 f"always-valid {level} interval and p-value ({_METHOD_WORDS[self.method]}), "
                 f"decision: {row['decision']}"
             ),
@@ -170,16 +171,23 @@ class MonitorResult(Result):
                 alpha=0.2,
                 label=f"{arm}: always-valid",
             )
-            ax.plot(x, part["conf_low"], color=color, lw=0.8, ls=":")
+            ax.plot(x, part["conf_low"], color=color, lw=0.8, ls=":", label=f"{arm}: fixed-sample")
             ax.plot(x, part["conf_high"], color=color, lw=0.8, ls=":")
             ax.plot(x, part["estimate"], "o-", color=color, label=f"{arm}: estimate")
-            ax.set_xticks(x, [str(t) for t in part["time"]], rotation=45, ha="right")
+            ax.set_xticks(x, [look_label(t) for t in part["time"]], rotation=45, ha="right")
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel("look")
         ax.set_ylabel(f"difference in mean {self.metric}")
         ax.set_title(f"{self.design}: {_METHOD_WORDS[self.method]}")
         ax.legend(loc="best", fontsize="small")
         return fig
+
+
+def look_label(value: object) -> str:
+    """A look as a reader writes it: a midnight timestamp as its date."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return str(value)
 
 
 _METHOD_WORDS = {
