@@ -45,7 +45,8 @@ def optimal_ratio(alpha: float) -> float:
 def always_valid(
     estimates: np.ndarray, variances: np.ndarray, ratio: np.ndarray, *, alpha: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Running always-valid (lower, upper, p-value) for looks on the last axis.
+    """Always-valid (lower, upper) of each look and the running-minimum p-value, looks on the
+    last axis.
 
     `ratio` is r_k = mixing variance / V_k per look (broadcast against the estimates). Works on
     (experiments × looks) arrays too, which is how the simulation study calls it.
