@@ -35,6 +35,7 @@ from attribution.sequential import request as req
 from attribution.sequential import stats as st
 from attribution.sequential.results import (
     BOUNDARY_COLUMNS,
+    METHOD_WORDS,
     Boundaries,
     MonitorResult,
     look_label,
@@ -344,6 +345,19 @@ def monitor(
             horizon=horizon,
             direction=m.direction,
             looks=part["time"].tolist(),
+        )
+        if method == "msprt":
+            used = tau2 if tau2 is not None else av.optimal_ratio(alpha) * part["variance"].iloc[-1]
+            tuning = f"mixing variance tau2 = {used:.4g}" + (
+                "" if tau2 is not None else " (narrowest interval at the last look)"
+            )
+        else:
+            n_last = int(part["n_treatment"].iloc[-1] + part["n_control"].iloc[-1])
+            tuning = f"narrowest interval at {horizon if horizon is not None else n_last:,.0f} " + (
+                "units" if horizon is not None else "units (the last look)"
+            )
+        checks.append(
+            Check(f"always-valid tuning ({a})", None, f"{METHOD_WORDS[method]}: {tuning}")
         )
         out = out.drop(columns="look")
         out["term"] = [f"{m.name}: {a} vs {control} (time={look_label(x)})" for x in part["time"]]

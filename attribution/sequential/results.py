@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["BOUNDARY_COLUMNS", "Boundaries", "MonitorResult", "look_label"]
+__all__ = ["BOUNDARY_COLUMNS", "METHOD_WORDS", "Boundaries", "MonitorResult", "look_label"]
 
 BOUNDARY_COLUMNS: tuple[str, ...] = (
     "look",
@@ -136,7 +136,7 @@ class MonitorResult(Result):
             label=(
                 f"difference in mean {self.metric} ({vs}) at the last look "
                 f"({look_label(row['time'])}); "
-                f"always-valid {level} interval and p-value ({_METHOD_WORDS[self.method]}), "
+                f"always-valid {level} interval and p-value ({METHOD_WORDS[self.method]}), "
                 f"decision: {row['decision']}"
             ),
         )
@@ -151,7 +151,7 @@ class MonitorResult(Result):
     def description(self) -> str:
         return (
             f"cumulative difference in mean {self.metric} per look, with "
-            f"{_METHOD_WORDS[self.method]} always-valid inference"
+            f"{METHOD_WORDS[self.method]} always-valid inference"
         )
 
     def _plot_trajectory(self, *, ax: Axes | None = None) -> Figure:
@@ -178,7 +178,7 @@ class MonitorResult(Result):
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel("look")
         ax.set_ylabel(f"difference in mean {self.metric}")
-        ax.set_title(f"{self.design}: {_METHOD_WORDS[self.method]}")
+        ax.set_title(f"{self.design}: {METHOD_WORDS[self.method]}")
         ax.legend(loc="best", fontsize="small")
         return fig
 
@@ -190,7 +190,7 @@ def look_label(value: object) -> str:
     return str(value)
 
 
-_METHOD_WORDS = {
+METHOD_WORDS = {
     "msprt": "mixture SPRT",
     "confidence_sequence": "asymptotic confidence sequence",
 }
