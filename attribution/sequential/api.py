@@ -16,9 +16,9 @@ from attribution.data.checks import require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import check_outcome
 from attribution.data.roles import select_roles
-from attribution.errors import DesignError, OptionError
+from attribution.errors import DataError, DesignError, OptionError
 from attribution.inference import wald_table
-from attribution.metrics import Direction, Mean, Metric
+from attribution.metrics import Direction, Metric
 from attribution.options import (
     BoundaryMethod,
     Futility,
@@ -261,21 +261,9 @@ def monitor(
     """
     alpha = check_alpha(alpha)
     method = check_option("method", method, MonitorMethod)
-    m = _as_mean(metric)
-    for name, col in (("arm", arm), ("unit", unit), ("time", time)):
-        if not isinstance(col, str) or not col:
-            raise OptionError(
-                f"{name}={plain(col)} must be a column name", fix=f"e.g. {name}='day'"
-            )
-    if control is not None and (not isinstance(control, str | int) or isinstance(control, bool)):
-        raise OptionError(
-            f"control={plain(control)} must be a value of the arm column",
-            fix="e.g. control='control'",
-        )
-    if tau2 is not None:
-        check_float("tau2", tau2, low=0.0, low_open=True)
-    if horizon is not None:
-        check_float("horizon", horizon, low=0.0, low_open=True)
+    m = req.check_monitor_request(
+        arm=arm, unit=unit, metric=metric, time=time, control=control, tau2=tau2, horizon=horizon
+    )
     table = as_table(data)
     require_columns(
         table, {m.column: "numeric", arm: "key", unit: "key", time: "key"}, role="monitor"
@@ -298,6 +286,8 @@ def monitor(
         moments = st.cumulative_moments(t, arm=c_arm, unit=c_unit, value=c_val, time=c_time)
         n_rows = int(t.count().execute())
     means = _arm_means(moments.rename(columns={c_arm: "arm", st.LOOK: "time"}))
+    if means.empty:
+        raise DataError("monitor: the table is empty", fix="pass a table with rows")
     arms = sorted(means["arm"].unique().tolist())
     if control is None:
         control = "control" if "control" in arms else arms[0]
@@ -397,31 +387,6 @@ def monitor(
         metric=m.name,
         control=str(control),
         stopped_at=stops,
-    )
-
-
-def _as_mean(metric: object) -> Mean:
-    if isinstance(metric, str):
-        if not metric:
-            raise OptionError("metric='' must be a column name or a metric", fix="metric='clicks'")
-        return Mean(metric)
-    if isinstance(metric, Mean):
-        if metric.covariate is not None:
-            raise OptionError(
-                f"metric {metric.name!r} carries a covariate; monitor does not adjust for "
-                "covariates yet",
-                fix="pass the metric without covariate=",
-            )
-        return metric
-    if isinstance(metric, Metric):
-        raise OptionError(
-            f"monitor takes a Mean or Proportion metric; {type(metric).__name__} metrics are not "
-            "monitored yet",
-            fix="monitor the numerator and denominator as means, or use at.experiment at the end",
-        )
-    raise OptionError(
-        f"metric={plain(metric)} must be a column name or an at.metrics.Mean",
-        fix="e.g. metric='engagement' or metric=at.metrics.Mean('engagement')",
     )
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from attribution.errors import DataError, OptionError
-from attribution.options import plain
+from attribution.metrics import Mean, Metric
+from attribution.options import check_float, plain
 
-__all__ = ["check_fractions", "check_series"]
+__all__ = ["check_fractions", "check_monitor_request", "check_series", "check_terms"]
 
 
 def check_fractions(fractions: object, *, last_must_be_one: bool, why: str = "") -> np.ndarray:
@@ -99,3 +100,57 @@ def check_terms(looks: Sequence[object] | None, k: int) -> list[object]:
             f"looks={plain(looks)} must name each of the {k} looks", fix=f"pass {k} labels"
         )
     return list(looks)
+
+
+def check_monitor_request(
+    *,
+    arm: object,
+    unit: object,
+    metric: object,
+    time: object,
+    control: object,
+    tau2: object,
+    horizon: object,
+) -> Mean:
+    """`monitor`'s arguments; returns the metric as a `Mean`."""
+    m = _as_mean(metric)
+    for name, col in (("arm", arm), ("unit", unit), ("time", time)):
+        if not isinstance(col, str) or not col:
+            raise OptionError(
+                f"{name}={plain(col)} must be a column name", fix=f"e.g. {name}='day'"
+            )
+    if control is not None and (not isinstance(control, str | int) or isinstance(control, bool)):
+        raise OptionError(
+            f"control={plain(control)} must be a value of the arm column",
+            fix="e.g. control='control'",
+        )
+    if tau2 is not None:
+        check_float("tau2", tau2, low=0.0, low_open=True)
+    if horizon is not None:
+        check_float("horizon", horizon, low=0.0, low_open=True)
+    return m
+
+
+def _as_mean(metric: object) -> Mean:
+    if isinstance(metric, str):
+        if not metric:
+            raise OptionError("metric='' must be a column name or a metric", fix="metric='clicks'")
+        return Mean(metric)
+    if isinstance(metric, Mean):
+        if metric.covariate is not None:
+            raise OptionError(
+                f"metric {metric.name!r} carries a covariate; monitor does not adjust for "
+                "covariates yet",
+                fix="pass the metric without covariate=",
+            )
+        return metric
+    if isinstance(metric, Metric):
+        raise OptionError(
+            f"monitor takes a Mean or Proportion metric; {type(metric).__name__} metrics are not "
+            "monitored yet",
+            fix="monitor the numerator and denominator as means, or use at.experiment at the end",
+        )
+    raise OptionError(
+        f"metric={plain(metric)} must be a column name or an at.metrics.Mean",
+        fix="e.g. metric='engagement' or metric=at.metrics.Mean('engagement')",
+    )
