@@ -43,6 +43,8 @@ _LAZY = {
     "dml": ("attribution.designs.dml", "dml"),
     "graph": ("attribution.graph", None),
     "metrics": ("attribution.metrics", None),
+    "experiment": ("attribution.designs.experiment", "experiment"),
+    "decompose_lift": ("attribution.designs.experiment", "decompose_lift"),
 }
 
 __all__ = [
@@ -62,9 +64,11 @@ __all__ = [
     "config",
     "connect",
     "decompose",
+    "decompose_lift",
     "did",
     "dml",
     "errors",
+    "experiment",
     "factorial",
     "graph",
     "metrics",

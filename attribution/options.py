@@ -11,6 +11,7 @@ __all__ = [
     "BasePeriod",
     "BoundaryMethod",
     "ControlGroup",
+    "Correction",
     "EstMethod",
     "FeVcov",
     "Futility",
@@ -18,6 +19,7 @@ __all__ = [
     "HonestMethod",
     "Jackknife",
     "LaunchMethod",
+    "LiftInterval",
     "MonitorMethod",
     "PAdjustMethod",
     "Permutation",
@@ -58,6 +60,11 @@ HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
+Correction = Literal["holm", "bonferroni", "none"]
+"""Multiple-testing correction of `at.experiment` within each family of tests (primary metrics ×
+arms, guardrails, segments); grows with `attribution.multiple_testing` (hochberg, sidak, bh, by)."""
+LiftInterval = Literal["delta", "fieller"]
+"""Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]
 """ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
 PAdjustMethod = Literal["bonferroni", "holm", "hochberg", "sidak", "bh", "by", "none"]
@@ -69,7 +76,7 @@ BoundaryMethod = Literal[
 ]
 """Group-sequential efficacy boundaries: classical (planned looks) or Lan-DeMets alpha spending."""
 Futility = Literal["beta_spending"]
-"""Futility bounds: non-binding, by O'Brien-Fleming-type beta spending (see sequential.boundaries)."""
+"""Futility bounds: non-binding, by beta spending in the efficacy bound's family (sequential.boundaries)."""
 MonitorMethod = Literal["msprt", "confidence_sequence"]
 """Always-valid monitoring: mixture SPRT (Johari et al.) or asymptotic confidence sequence."""
 
