@@ -16,9 +16,11 @@ from attribution.data.checks import require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import check_outcome
 from attribution.data.roles import select_roles
+from attribution.designs.experiment.delta import arm_estimates
+from attribution.designs.experiment.stats import N
 from attribution.errors import DataError, DesignError, OptionError
 from attribution.inference import wald_table
-from attribution.metrics import Direction, Metric
+from attribution.metrics import Direction, Metric, Proportion, Ratio
 from attribution.options import (
     BoundaryMethod,
     Futility,
@@ -244,14 +246,16 @@ def monitor(
     Why: the per-day readout of a running experiment is read before its end; always-valid intervals
     and p-values keep their level however often one looks and whenever one stops.
 
-    data: one row per unit × time (or finer): a unit's value at a look is the sum of its rows up to
-        that time (a cumulative per-unit metric such as engagement so far). Per-look sums are
-        computed in the engine; only per look × arm moments come back.
+    data: one row per unit × time (or finer): a unit's value at a look comes from its rows up to
+        that time (e.g. engagement so far). Per-look moments are the experiment family's
+        `unit_moments` over those rows, computed in the engine; only per look × arm sums come back.
     arm: the assignment column; `control`: its control value (default: "control" if that is a
         value, else the smallest value).
     unit: the randomisation unit (each must stay in one arm).
-    metric: a column name or `at.metrics.Mean` / `Proportion` (its name labels the result and its
-        direction decides efficacy vs harm). Ratio metrics and covariates are not monitored yet.
+    metric: a column name (a `Mean`) or an `at.metrics.Mean` / `Proportion` / `Ratio`, estimated at
+        each look exactly as `at.experiment` does (delta method for ratios, CUPED with the metric's
+        covariate, slopes pooled over the arms of a look); its name labels the result and its
+        direction decides efficacy vs harm.
     time: the look column (a day, a date): every distinct value is a look.
     method: "confidence_sequence" (default; Waudby-Smith et al. 2023, tuned to be narrowest at
         `horizon` units, default the last look's) or "msprt" (Johari et al.; mixing variance `tau2`,
@@ -265,15 +269,21 @@ def monitor(
         arm=arm, unit=unit, metric=metric, time=time, control=control, tau2=tau2, horizon=horizon
     )
     table = as_table(data)
-    require_columns(
-        table, {m.column: "numeric", arm: "key", unit: "key", time: "key"}, role="monitor"
-    )
-    roles = select_roles(table, {"value": m.column, "arm": arm, "unit": unit, "time": time})
+    value_cols = list(dict.fromkeys(m.columns))
+    spec = {**dict.fromkeys(value_cols, "numeric"), arm: "key", unit: "key", time: "key"}
+    require_columns(table, spec, role="monitor")
+    roles = select_roles(table, {"values": value_cols, "arm": arm, "unit": unit, "time": time})
     with roles.user_names():
         t = roles.table
-        c_val, c_arm, c_unit, c_time = roles["value"], roles["arm"], roles["unit"], roles["time"]
-        require_complete(t, [c_val, c_arm, c_unit, c_time], role="monitor", context=[c_unit])
-        check_outcome(t, c_val, label=m.column)
+        c_vals = dict(zip(value_cols, roles.many("values"), strict=True))
+        c_arm, c_unit, c_time = roles["arm"], roles["unit"], roles["time"]
+        require_complete(
+            t, [*c_vals.values(), c_arm, c_unit, c_time], role="monitor", context=[c_unit]
+        )
+        outcome = m.numerator if isinstance(m, Ratio) else m.column  # type: ignore[attr-defined]
+        check_outcome(t, c_vals[outcome], label=outcome)
+        if isinstance(m, Proportion):
+            req.check_binary(t, c_vals[m.column], label=m.column)
         n_mixed, examples = st.mixed_units(t, arm=c_arm, unit=c_unit)
         if n_mixed:
             raise DesignError(
@@ -283,11 +293,12 @@ def monitor(
                 rows=examples.rename(columns={c_unit: unit}),
                 fix="fix the assignment log (or the join that built the table)",
             )
-        moments = st.cumulative_moments(t, arm=c_arm, unit=c_unit, value=c_val, time=c_time)
+        at_looks = st.looks(t, time=c_time)
         n_rows = int(t.count().execute())
-    means = _arm_means(moments.rename(columns={c_arm: "arm", st.LOOK: "time"}))
-    if means.empty:
+    if not at_looks:
         raise DataError("monitor: the table is empty", fix="pass a table with rows")
+    moments = st.look_moments(table, arm=arm, unit=unit, metric=m, time=time, at=at_looks)
+    means = _arm_means(moments, m, arm=arm)
     arms = sorted(means["arm"].unique().tolist())
     if control is None:
         control = "control" if "control" in arms else arms[0]
@@ -390,25 +401,18 @@ def monitor(
     )
 
 
-def _arm_means(moments: pd.DataFrame) -> pd.DataFrame:
-    """Per look × arm: units, the arm mean and the variance of that mean (NaN under two units).
-
-    The one place that reads the interim engine moments (`stats.cumulative_moments`); with the
-    experiment family's `cumulative_moments` + `delta.arm_estimates` this becomes their (mean,
-    variance) per row, which also brings ratio metrics and CUPED to monitoring.
-    """
-    n = moments[st.N].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = moments[st.SUM].to_numpy(float) / n
-        ss = np.maximum(moments[st.SUM_SQ].to_numpy(float) - n * mean**2, 0.0)
-        var_of_mean = np.where(n >= 2, ss / (n - 1) / n, np.nan)
+def _arm_means(moments: pd.DataFrame, metric: Metric, *, arm: str) -> pd.DataFrame:
+    """Per look × arm: units, the metric's estimate and its variance (the experiment family's
+    delta method and CUPED, `delta.arm_estimates`); NaN variance under two units."""
+    mean, var = arm_estimates(moments, metric)
+    n = moments[N].to_numpy(float)
     return pd.DataFrame(
         {
-            "time": moments["time"].to_numpy(),
-            "arm": moments["arm"].to_numpy(),
+            "time": moments[st.LOOK].to_numpy(),
+            "arm": moments[arm].to_numpy(),
             "n": n.astype("int64"),
             "mean": mean,
-            "var_of_mean": var_of_mean,
+            "var_of_mean": np.where(n >= 2, var, np.nan),
         }
     )
 

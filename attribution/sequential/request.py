@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ibis.expr.types as ir
 import numpy as np
 
 from attribution.errors import DataError, OptionError
-from attribution.metrics import Mean, Metric
+from attribution.metrics import Metric, as_metric
 from attribution.options import check_float, plain
 
-__all__ = ["check_fractions", "check_monitor_request", "check_series", "check_terms"]
+__all__ = [
+    "check_binary",
+    "check_fractions",
+    "check_monitor_request",
+    "check_series",
+    "check_terms",
+]
 
 
 def check_fractions(fractions: object, *, last_must_be_one: bool, why: str = "") -> np.ndarray:
@@ -111,9 +118,9 @@ def check_monitor_request(
     control: object,
     tau2: object,
     horizon: object,
-) -> Mean:
-    """`monitor`'s arguments; returns the metric as a `Mean`."""
-    m = _as_mean(metric)
+) -> Metric:
+    """`monitor`'s arguments; returns the metric (a column name becomes a `Mean`)."""
+    m = as_metric(metric, argument="metric")
     for name, col in (("arm", arm), ("unit", unit), ("time", time)):
         if not isinstance(col, str) or not col:
             raise OptionError(
@@ -131,26 +138,13 @@ def check_monitor_request(
     return m
 
 
-def _as_mean(metric: object) -> Mean:
-    if isinstance(metric, str):
-        if not metric:
-            raise OptionError("metric='' must be a column name or a metric", fix="metric='clicks'")
-        return Mean(metric)
-    if isinstance(metric, Mean):
-        if metric.covariate is not None:
-            raise OptionError(
-                f"metric {metric.name!r} carries a covariate; monitor does not adjust for "
-                "covariates yet",
-                fix="pass the metric without covariate=",
-            )
-        return metric
-    if isinstance(metric, Metric):
-        raise OptionError(
-            f"monitor takes a Mean or Proportion metric; {type(metric).__name__} metrics are not "
-            "monitored yet",
-            fix="monitor the numerator and denominator as means, or use at.experiment at the end",
+def check_binary(table: ir.Table, column: str, *, label: str) -> None:
+    """A `Proportion`'s column holds only 0 and 1 (one engine count)."""
+    col = table[column].cast("float64")
+    bad = int(table.filter((col != 0) & (col != 1)).count().execute())
+    if bad:
+        raise DataError(
+            f"proportion {label!r} has {bad:,} row(s) with values other than 0 and 1",
+            columns=[column],
+            fix="pass a 0/1 column, or monitor it as a Mean",
         )
-    raise OptionError(
-        f"metric={plain(metric)} must be a column name or an at.metrics.Mean",
-        fix="e.g. metric='engagement' or metric=at.metrics.Mean('engagement')",
-    )

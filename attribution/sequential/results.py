@@ -103,7 +103,7 @@ class Boundaries:
 class MonitorResult(Result):
     """An experiment monitored look by look with always-valid inference.
 
-    `table`: one row per treatment arm × look: the cumulative difference in means (treatment −
+    `table`: one row per treatment arm × look: the cumulative difference in the metric (treatment −
     control) with its fixed-sample (pointwise) interval and p-value in the tidy columns, the
     always-valid interval in `conf_low_uniform`/`conf_high_uniform` (it holds at every look at
     once), the always-valid p-value (running minimum) in `p_value_always_valid`, and the decision
@@ -134,7 +134,7 @@ class MonitorResult(Result):
             conf_high=row["conf_high_uniform"],
             p_value=row["p_value_always_valid"],
             label=(
-                f"difference in mean {self.metric} ({vs}) at the last look "
+                f"difference in {self.metric} ({vs}) at the last look "
                 f"({look_label(row['time'])}); "
                 f"always-valid {level} interval and p-value ({METHOD_WORDS[self.method]}), "
                 f"decision: {row['decision']}"
@@ -150,7 +150,7 @@ class MonitorResult(Result):
     @property
     def description(self) -> str:
         return (
-            f"cumulative difference in mean {self.metric} per look, with "
+            f"cumulative difference in {self.metric} per look, with "
             f"{METHOD_WORDS[self.method]} always-valid inference"
         )
 
@@ -177,7 +177,7 @@ class MonitorResult(Result):
             ax.set_xticks(x, [look_label(t) for t in part["time"]], rotation=45, ha="right")
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel("look")
-        ax.set_ylabel(f"difference in mean {self.metric}")
+        ax.set_ylabel(f"difference in {self.metric}")
         ax.set_title(f"{self.design}: {METHOD_WORDS[self.method]}")
         ax.legend(loc="best", fontsize="small")
         return fig

@@ -1,51 +1,47 @@
-"""Engine aggregates of sequential monitoring: per-look, per-arm cumulative moments of a unit mean.
+"""Engine aggregates of sequential monitoring: per-look, per-arm moments of a metric.
 
-Interim implementation for a `Mean` (or `Proportion`) metric until the experiment family's
-`designs/experiment/stats.cumulative_moments` is merged; `monitor` reads only the columns documented
-in `cumulative_moments` below, so switching is a change of this one call.
+Each look's moments are the experiment family's `designs.experiment.stats.unit_moments` over the
+rows with time ≤ look (what its `cumulative_moments` does), so `monitor` estimates a metric exactly
+as `at.experiment` does: means, proportions, ratios (delta method) and CUPED, from per-arm sums
+computed in the engine. The look is kept in the reserved column `LOOK`, which no user column can
+meet (`cumulative_moments` names it ``look``, which an arm column called ``look`` would shadow).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis.expr.types as ir
 import pandas as pd
 
-from attribution.data.engine import accurate_sum
 from attribution.data.roles import internal
+from attribution.designs.experiment.stats import unit_moments
+from attribution.metrics import Metric
 
-__all__ = ["LOOK", "SUM", "SUM_SQ", "N", "cumulative_moments", "mixed_units"]
+__all__ = ["LOOK", "look_moments", "looks", "mixed_units"]
 
-LOOK, N, SUM, SUM_SQ = internal("look"), internal("n"), internal("sum"), internal("sum_sq")
+LOOK = internal("look")
 
 
-def cumulative_moments(
-    table: ir.Table, *, arm: str, unit: str, value: str, time: str
+def looks(table: ir.Table, *, time: str) -> list[Any]:
+    """The distinct time values, in order: one look each."""
+    return sorted(table.select(time).distinct().execute()[time].tolist())
+
+
+def look_moments(
+    table: ir.Table, *, arm: str, unit: str, metric: Metric, time: str, at: list[Any]
 ) -> pd.DataFrame:
-    """Per look (each distinct time value) and arm: units seen so far and the sums of their
-    cumulative values, in one engine query.
-
-    A unit's value at look d is the sum of its rows with time ≤ d (a unit counts from its first
-    row on). Columns: `arm`, `LOOK` (the time value), `N` (units), `SUM` and `SUM_SQ` (Σ and Σ² of
-    the per-unit cumulative values, compensated sums where the engine has them). Nothing unit-level
-    leaves the engine.
-    """
-    per_day = table.group_by([arm, unit, time]).aggregate(
-        **{internal("v"): accurate_sum(table, table[value])}
-    )
-    looks = per_day.select(**{LOOK: per_day[time]}).distinct()
-    joined = looks.join(per_day, per_day[time] <= looks[LOOK])
-    per_unit = joined.group_by([LOOK, arm, unit]).aggregate(
-        **{internal("y"): accurate_sum(joined, joined[internal("v")])}
-    )
-    y = per_unit[internal("y")]
-    out = per_unit.group_by([LOOK, arm]).aggregate(
-        **{
-            N: per_unit.count(),
-            SUM: accurate_sum(per_unit, y),
-            SUM_SQ: accurate_sum(per_unit, y * y),
-        }
-    )
-    return out.order_by([LOOK, arm]).execute()
+    """`unit_moments` of `metric` per look in `at` (rows with time ≤ look), with the look in
+    `LOOK`; CUPED slopes are pooled over the arms of one look (``attrs["by"]``)."""
+    parts = []
+    for look in at:
+        sub = table.filter(table[time] <= look)
+        part = unit_moments(sub, arm=arm, unit=unit, metrics=[metric])
+        parts.append(part.assign(**{LOOK: look}))
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(parts[0].attrs)
+    out.attrs["by"] = (LOOK,)
+    return out
 
 
 def mixed_units(table: ir.Table, *, arm: str, unit: str) -> tuple[int, pd.DataFrame]:

@@ -9,8 +9,9 @@ import pytest
 import attribution as at
 from attribution import sequential as sq
 from attribution.errors import DataError, DesignError, EstimationError, OptionError
-from attribution.metrics import Mean, Ratio
+from attribution.metrics import Mean, Proportion, Ratio
 from tests.bad_input.sequential import daily_frame
+from tests.designs.experiment.helpers import users
 
 KW = {"arm": "arm", "unit": "user_id", "metric": "engagement", "time": "day"}
 
@@ -96,9 +97,9 @@ def test_bad_input():
     with pytest.raises(DesignError, match="only the control"):
         sq.monitor(frame[frame["arm"] == "control"], **KW)
     with pytest.raises(OptionError):
-        sq.monitor(frame, **{**KW, "metric": Ratio("engagement", "day")})
-    with pytest.raises(OptionError):
-        sq.monitor(frame, **{**KW, "metric": Mean("engagement", covariate="day")})
+        sq.monitor(frame, **{**KW, "metric": 3})
+    with pytest.raises(DataError, match="other than 0 and 1"):
+        sq.monitor(frame, **{**KW, "metric": Proportion("engagement")})
     with pytest.raises(DataError):
         sq.monitor(frame.assign(engagement=np.where(frame.index == 3, np.nan, 1.0)), **KW)
     with pytest.raises(EstimationError, match="engagement"):
@@ -106,3 +107,26 @@ def test_bad_input():
     with pytest.raises(DataError, match="not in the table"):
         sq.monitor(frame, **{**KW, "time": "date"})
     assert isinstance(sq.monitor(frame, **KW, tau2=0.01, method="msprt"), at.Result)
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        Ratio("clicks", "impressions"),
+        Mean("engagement", covariate="pre"),
+        Proportion("converted"),
+        Ratio("clicks", "impressions", covariate=("pre_clicks", "pre_impressions")),
+    ],
+    ids=["ratio", "cuped", "proportion", "ratio-cuped"],
+)
+def test_last_look_equals_experiment(metric):
+    """With every unit's rows in by the last look, monitor's last look is at.experiment's
+    readout: the same delta method and CUPED from the same engine moments."""
+    frame = users(1_500, seed=3)
+    frame["day"] = np.random.default_rng(4).integers(1, 6, size=len(frame))
+    res = sq.monitor(frame, arm="arm", unit="user", metric=metric, time="day")
+    exp = at.experiment(frame, arm="arm", unit="user", metrics=[metric]).tidy().iloc[0]
+    last = res.tidy().iloc[-1]
+    assert last["estimate"] == pytest.approx(exp["estimate"], rel=1e-10)
+    assert last["std_error"] == pytest.approx(exp["std_error"], rel=1e-10)
+    assert res.tidy()["time"].tolist() == [1, 2, 3, 4, 5]
