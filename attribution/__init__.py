@@ -45,6 +45,9 @@ _LAZY = {
     "metrics": ("attribution.metrics", None),
     "experiment": ("attribution.designs.experiment", "experiment"),
     "decompose_lift": ("attribution.designs.experiment", "decompose_lift"),
+    "adjust_pvalues": ("attribution.multiple_testing", "adjust_pvalues"),
+    "simultaneous_intervals": ("attribution.multiple_testing", "simultaneous_intervals"),
+    "sequential": ("attribution.sequential", None),
 }
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "OptionError",
     "Result",
     "__version__",
+    "adjust_pvalues",
     "as_table",
     "compare",
     "config",
@@ -72,7 +76,9 @@ __all__ = [
     "factorial",
     "graph",
     "metrics",
+    "sequential",
     "simulate",
+    "simultaneous_intervals",
     "synth",
     "validate",
 ]

@@ -293,7 +293,7 @@ def test_registry_is_complete():
         "experiment": at.experiment,
         "decompose_lift": at.decompose_lift,
     }
-    for ns in ("did", "synth", "graph"):
+    for ns in ("did", "synth", "graph", "sequential"):
         module = getattr(at, ns)
         for name in module.__all__:
             obj = getattr(module, name)
