@@ -1341,7 +1341,18 @@ def honest_did(
         e=e,
         breakdown=breakdown,
         n_units=n_units if isinstance(n_units, int) else None,
+        treated_mean=_event_treated_mean(result, e),
     )
+
+
+def _event_treated_mean(result: Any, e: int) -> float | None:
+    """The treated mean outcome a result reports at event time `e` (its `treated_means` row)."""
+    means = getattr(result, "treated_means", None)
+    table = getattr(result, "table", None)
+    if means is None or not isinstance(table, pd.DataFrame) or "event_time" not in table.columns:
+        return None
+    at_e = np.asarray(means, float)[(table["event_time"] == e).to_numpy()]
+    return float(at_e[0]) if len(at_e) == 1 and math.isfinite(at_e[0]) else None
 
 
 # ------------------------------------------------------------------------------------------------

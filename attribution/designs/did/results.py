@@ -559,6 +559,8 @@ class HonestResult(Result):
     e: int
     breakdown: float
     n_units: int | None = None
+    treated_mean: float | None = None
+    """The source event study's treated mean outcome at event time `e` (None if it has none)."""
 
     @property
     def headline(self) -> Estimate:
@@ -567,6 +569,11 @@ class HonestResult(Result):
             term=f"ATT(e={self.e})",
             label=f"effect at event time {self.e}, conventional interval (robust ones in the table)",
         )
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated rows' counterfactual mean at event time `e`: `treated_mean` minus θ."""
+        return _baseline(self.treated_mean, self.headline)
 
     @property
     def sample_size(self) -> int | None:

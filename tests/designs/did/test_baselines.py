@@ -122,6 +122,16 @@ def test_event_study_and_sun_abraham_baselines(rollout):
     assert sa.baseline == pytest.approx(_event_direct(p, sa.headline.estimate), rel=1e-12)
     for r in (es, sa):
         assert json.dumps(r.to_dict(), allow_nan=False)
+    # honest_did's θ = the effect at one event time: the treated rows' mean there minus θ
+    at_1 = p[(p["g"] > 0) & (p[T] - p["g"] == 1)]
+    hd = at.did.honest_did(es, e=1, M=[0.0])
+    assert hd.baseline == pytest.approx(at_1[Y].mean() - hd.headline.estimate, rel=1e-12)
+    gt = at.did.att_gt(p, yname=Y, tname=T, idname=ID, gname="g", base_period="universal")
+    hd = at.did.honest_did(at.did.aggte(gt, type="dynamic"), e=1, M=[0.0])
+    cm = at_1.groupby("g")[Y].mean()  # cohort-size weights over the cells at e = 1
+    n = p[p["g"] > 0].groupby("g")[ID].nunique().reindex(cm.index)
+    direct = np.average(cm, weights=n)
+    assert hd.baseline == pytest.approx(direct - hd.headline.estimate, rel=1e-12)
     _, y0 = _true_relative_lift(sim)
     assert sa.baseline == pytest.approx(y0, rel=0.01)
 
