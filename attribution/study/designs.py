@@ -114,6 +114,12 @@ def _check_annotated(name: str, value: Any, ann: Any) -> Any:
         if not isinstance(value, str):
             raise OptionError(f"{name}={plain(value)} is not valid", fix=f"{name} must be text")
         return value
+    if origin in (Mapping, dict, typing.Mapping) or ann is dict:
+        if not isinstance(value, dict):
+            raise OptionError(
+                f"{name}={plain(value)} is not valid", fix=f"{name} must be a mapping (key: value)"
+            )
+        return value
     if origin in (Sequence, list, tuple, typing.Sequence) or ann in (list, tuple):
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise OptionError(f"{name}={plain(value)} is not valid", fix=f"{name} must be a list")

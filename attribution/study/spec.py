@@ -260,8 +260,8 @@ class _Reader:
 
     # -- lines and errors ----------------------------------------------------------------------
     def line(self, path: tuple, *, key: bool = False) -> int | None:
-        if key and path in self.key_lines:
-            return self.key_lines[path]
+        if path in self.key_lines and (key or isinstance(self.get(path), dict | list)):
+            return self.key_lines[path]  # a block value starts on the next line: name its key
         p = path
         while p:
             if p in self.lines:
