@@ -101,8 +101,7 @@ class Study:
         target = _run.check_out_dir(
             Path(out) if out is not None else Path("reports") / self.spec.study
         )
-        n_designs = len(self.spec.designs)
-        steps = Steps(4 + n_designs + (n_designs + 1 if notebooks else 0) + 1, enabled=progress)
+        steps = Steps(2, enabled=progress)
         with _run.source_date_epoch(), staged_folder(target) as work:
             self.close()
             try:
@@ -110,7 +109,17 @@ class Study:
                     source = self._open(workdir=work)
                 with steps.step("checking tables, columns and contracts"):
                     reports = self.check()
-                runs = _run.study_runs(self.spec, source, reports, steps=steps)
+                planned = _run.planned_runs(self.spec, source)
+                n_in_process = sum(not notebooks or m.role != "primary" for _, m in planned)
+                steps.total = (
+                    2 + n_in_process + (len(self.spec.designs) + 1 if notebooks else 0) + 3
+                )
+                given = (
+                    _run.design_notebooks(self.spec, work, source.database, steps=steps)
+                    if notebooks
+                    else None
+                )
+                runs = _run.study_runs(self.spec, source, reports, steps=steps, given=given)
                 with steps.step("triangulating and deciding"):
                     tri = _run.triangulate_runs(self.spec, runs)
                     decisions = _run.decide_runs(self.spec, runs, tri)
@@ -119,9 +128,6 @@ class Study:
                         self.spec, source, reports, runs, triangulation=tri, decisions=decisions
                     )
                     atomic_write_json(work / "results.json", results)
-                database = source.database
-                if notebooks:
-                    _run.design_notebooks(self.spec, work, database, runs, steps=steps)
                 self._render(work, notebooks=notebooks, steps=steps)
             finally:
                 self.close()  # the staged folder moves: no connection may point into it

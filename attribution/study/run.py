@@ -246,30 +246,46 @@ def estimate_design(
     return result.with_checks(*checks) if checks else result
 
 
-def study_runs(
-    spec: StudySpec, source: Source, reports: Mapping[str, Any], *, steps: Any = None
-) -> list[DesignRun]:
+def planned_runs(spec: StudySpec, source: Source) -> list[tuple[DesignSpec, Metric]]:
     """Every design on the primary metric, and again on each guardrail whose column its table has."""
-    runs = []
+    out = []
     for d in spec.designs:
         cols = set(source.table(spec.tables[d.table].table).columns)
         for m in (spec.primary, *spec.guardrails):
-            if m.role == "guardrail" and m.column not in cols:
-                continue
+            if m.role == "primary" or m.column in cols:
+                out.append((d, m))
+    return out
+
+
+def study_runs(
+    spec: StudySpec,
+    source: Source,
+    reports: Mapping[str, Any],
+    *,
+    steps: Any = None,
+    given: Mapping[str, Result] | None = None,
+) -> list[DesignRun]:
+    """Every planned design × metric; `given` holds primary-metric results already estimated (by
+    the design notebooks), which are used instead of estimating again."""
+    runs = []
+    for d, m in planned_runs(spec, source):
+        if given is not None and m.role == "primary" and d.id in given:
+            result = given[d.id]
+        else:
             ctx = steps.step(f"estimating {d.id} ({d.design}) on {m.name}") if steps else _null()
             with ctx:
                 result = estimate_design(spec, source, d, m, reports=reports)
-            runs.append(
-                DesignRun(
-                    id=d.id,
-                    design=d.design,
-                    metric=m.name,
-                    estimates=d.estimates,
-                    result=result,
-                    key_assumption=DESIGNS[d.design].key_assumption,
-                    columns=dict(d.columns),
-                )
+        runs.append(
+            DesignRun(
+                id=d.id,
+                design=d.design,
+                metric=m.name,
+                estimates=d.estimates,
+                result=result,
+                key_assumption=DESIGNS[d.design].key_assumption,
+                columns=dict(d.columns),
             )
+        )
     return runs
 
 
@@ -548,15 +564,23 @@ def write_memo(results_path: Path, out_dir: Path) -> Any:
 
 
 def design_notebooks(
-    spec: StudySpec, work: Path, database: Path | None, runs: Sequence[DesignRun], *, steps: Any
-) -> None:
-    """Each design's notebook, executed into designs/<id>.ipynb and rendered to designs/<id>.html."""
+    spec: StudySpec, work: Path, database: Path | None, *, steps: Any
+) -> dict[str, Result]:
+    """Each design's notebook, executed into designs/<id>.ipynb and rendered to designs/<id>.html.
+
+    The notebook estimates the design on the primary metric (`Study.estimate`) and pickles the
+    Result; those results are the study's, so the notebook and results.json cannot disagree and
+    nothing is estimated twice."""
+    import pickle
+
     from attribution.report.notebook import execute_notebook, notebook_template, render_html
 
     folder = work / "designs"
     folder.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Result] = {}
     for d in spec.designs:
-        with steps.step(f"design notebook {d.id}"):
+        pkl = folder / f".{d.id}.result.pkl"
+        with steps.step(f"estimating {d.id} ({d.design}) in its notebook"):
             nb = execute_notebook(
                 notebook_template(NOTEBOOK_OF_DESIGN[d.design]),
                 folder / f"{d.id}.ipynb",
@@ -564,17 +588,31 @@ def design_notebooks(
                     "spec_path": str(spec.path),
                     "design_id": d.id,
                     "database": str(database) if database is not None else None,
-                    "result_path": str(folder / f".{d.id}.result.pkl"),
+                    "result_path": str(pkl),
                 },
                 cwd=folder,
             )
-            (folder / f".{d.id}.result.pkl").unlink(missing_ok=True)
+            if not pkl.is_file():
+                raise ReportError(
+                    f"the notebook of design {d.id!r} wrote no result to its result_path",
+                    fix=f"open {folder / (d.id + '.ipynb')} and check its last cell",
+                )
+            with pkl.open("rb") as fh:
+                result = pickle.load(fh)  # our own file, written a moment ago by our template
+            pkl.unlink()
+            if not isinstance(result, Result):
+                raise ReportError(
+                    f"the notebook of design {d.id!r} pickled a {type(result).__name__}, not a Result",
+                    fix="the template must pickle Study.estimate(design_id)",
+                )
+            results[d.id] = result
             render_html(
                 nb,
                 folder / f"{d.id}.html",
                 title=f"{spec.title}: {d.id} ({d.design})",
                 footer=f"Generated by attribution from {spec_display_path(spec)}.",
             )
+    return results
 
 
 def overview_notebook(spec_title: str, work: Path, *, footer: str) -> None:
