@@ -43,6 +43,7 @@ _LAZY = {
     "dml": ("attribution.designs.dml", "dml"),
     "graph": ("attribution.graph", None),
     "metrics": ("attribution.metrics", None),
+    "Study": ("attribution.study", "Study"),
 }
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "EstimationError",
     "OptionError",
     "Result",
+    "Study",
     "__version__",
     "as_table",
     "compare",

@@ -5,10 +5,10 @@ study.run("reports/homefeed")          # or: attribution run examples/homefeed.y
 """
 
 from attribution.study.api import Study
-from attribution.study.run import DesignRun
 from attribution.study.spec import (
     Component,
     DataSource,
+    DesignRun,
     DesignSpec,
     LaunchCriteria,
     Metric,

@@ -14,7 +14,6 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from attribution.errors import AttributionError, ContractViolation, ReportError
 from attribution.results import Result, library_versions, now
 from attribution.study.designs import DESIGNS, Call
 from attribution.study.sources import Source
-from attribution.study.spec import DesignSpec, Metric, StudySpec
+from attribution.study.spec import DesignRun, DesignSpec, Metric, StudySpec
 
 __all__ = [
     "NOTEBOOK_OF_DESIGN",
@@ -70,21 +69,6 @@ COLUMN_OPTIONS = frozenset(
     }
 )
 """Design options whose values name columns of the design's table (checked before estimation)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DesignRun:
-    """One estimated design × metric, handed to triangulate and decide."""
-
-    id: str
-    design: str
-    metric: str
-    estimates: tuple[str, ...]
-    result: Result
-    key_assumption: str
-    columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Component -> its column in the design's table (the term or `component` value a tidy row
-    carries for it, e.g. ``exposure_E`` in a double-ML table)."""
 
 
 # ------------------------------------------------------------------------------------------------
