@@ -145,7 +145,7 @@ def _one(call: Call) -> tuple[str, str]:
 
 def _with_gname(call: Call, *, idname: str) -> tuple[Any, str]:
     """The panel with each unit's first launch period of the one component, from the launch log
-    (0 = never launched), as column ``launch_period``; or the spec's own ``gname``."""
+    (0 = never launched), as column ``first_launch_<component>``; or the spec's own ``gname``."""
     if call.launch_log is None:
         return call.data, call.options["gname"]
     name, _ = _one(call)
@@ -156,20 +156,21 @@ def _with_gname(call: Call, *, idname: str) -> tuple[Any, str]:
         lc.get("start_period", "start_period"),
     )
     panel = call.data
-    if "launch_period" in panel.columns:
+    gname = f"first_launch_{name}"
+    if gname in panel.columns:
         raise DesignError(
-            "the panel already has a column 'launch_period', which the study derives from the launch log",
+            f"the panel already has a column {gname!r}, which the study derives from the launch log",
             fix="rename that column, or give gname in the design's options without a launch_log",
         )
     log = call.launch_log
     firsts = (
         log.filter(log[comp] == name)
         .group_by(log[unit].name("__study_unit"))
-        .aggregate(launch_period=log[start].min())
+        .aggregate(**{gname: log[start].min()})
     )
     joined = panel.left_join(firsts, panel[idname] == firsts["__study_unit"]).drop("__study_unit")
-    joined = joined.mutate(launch_period=joined["launch_period"].fill_null(0).cast("int64"))
-    return joined, "launch_period"
+    joined = joined.mutate(**{gname: joined[gname].fill_null(0).cast("int64")})
+    return joined, gname
 
 
 def _opts(call: Call, *drop: str) -> dict[str, Any]:
