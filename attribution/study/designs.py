@@ -364,10 +364,7 @@ def _graph(call: Call) -> Result:
 
 
 _DID = "attribution.designs.did"
-_PT = (
-    "parallel trends: without the launch, launched and not-yet/never-launched units would have "
-    "moved alike, and nothing else changed at launch"
-)
+_PT = "parallel trends: launched and other units would have moved alike without the launch"
 
 DESIGNS: Mapping[str, DesignEntry] = {
     e.name: e
@@ -376,8 +373,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             name="factorial",
             target="attribution.designs.factorial:factorial",
             filled=("outcome", "factors", "alpha"),
-            key_assumption="randomisation: each component was assigned at random and independently "
-            "of the others, with no interference between users",
+            key_assumption="components randomised independently, no interference between users",
             call=_factorial,
         ),
         DesignEntry(
@@ -388,7 +384,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             components="one",
             launch_log="optional",
             extra={"gname": str | None, "aggregate": AggType},
-            key_assumption=_PT + " (Callaway & Sant'Anna group-time effects)",
+            key_assumption=_PT,
             call=_att_gt,
         ),
         DesignEntry(
@@ -398,8 +394,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             required=("unit", "time"),
             components="one",
             launch_log="required",
-            key_assumption=_PT
-            + "; the other components' launches do not contaminate the comparison",
+            key_assumption=_PT + ", other launches not confounding",
             call=_launch_event_study,
         ),
         DesignEntry(
@@ -410,8 +405,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             components="one",
             launch_log="optional",
             extra={"gname": str | None},
-            key_assumption=_PT
-            + "; effects alike across adoption cohorts (a regression event study)",
+            key_assumption=_PT + ", effects alike across cohorts",
             call=_event_study,
         ),
         DesignEntry(
@@ -421,7 +415,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             required=("tname", "idname"),
             components="one",
             extra={"treatment": str},
-            key_assumption=_PT + "; one constant effect (two-way fixed effects)",
+            key_assumption=_PT + ", one constant effect",
             call=_twfe,
         ),
         DesignEntry(
@@ -432,7 +426,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             components="one",
             launch_log="optional",
             extra={"gname": str | None},
-            key_assumption=_PT + " (Sun & Abraham interaction-weighted event study)",
+            key_assumption=_PT,
             call=_sun_abraham,
         ),
         DesignEntry(
@@ -441,8 +435,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             filled=("outcome", "seed", "alpha"),
             required=("unit", "time"),
             components="one",
-            key_assumption="a weighted combination of untreated units tracks the treated unit's "
-            "outcome before launch and would have kept tracking it without the launch",
+            key_assumption="weighted untreated units would have kept tracking the launched one",
             call=_synth_fit,
         ),
         DesignEntry(
@@ -451,8 +444,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             filled=("outcome", "seed", "alpha"),
             required=("unit", "time", "treated_unit", "treatment_start"),
             components="one",
-            key_assumption="a convex combination of donor units reproduces the treated unit's "
-            "pre-launch path and would have continued to without the launch",
+            key_assumption="a donor combination would have kept tracking the launched unit",
             call=_synthetic_control,
         ),
         DesignEntry(
@@ -460,8 +452,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             target="attribution.designs.dml:dml",
             filled=("outcome", "treatments", "random_state", "alpha"),
             required=("confounders",),
-            key_assumption="no unobserved confounding: the listed confounders explain every common "
-            "cause of exposure and outcome",
+            key_assumption="no unobserved confounding beyond the listed confounders",
             call=_dml,
         ),
         DesignEntry(
@@ -469,8 +460,7 @@ DESIGNS: Mapping[str, DesignEntry] = {
             target="attribution.study.designs:graph_design",
             filled=("outcome", "components", "seed", "alpha"),
             required=("confounders",),
-            key_assumption="the causal graph is right: its confounders are all the common causes, "
-            "and the pipeline stages between a component and the outcome are mediators",
+            key_assumption="the causal graph is right (its confounders are all common causes)",
             call=_graph,
         ),
     )

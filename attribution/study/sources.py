@@ -163,6 +163,9 @@ def simulate_homefeed(
     Tables: factorial_experiment (users randomised to E, R, K; with a latency_ms guardrail),
     surface_panel + launch_log (a staggered rollout across markets), market_panel (K launched in a
     single market, for synthetic control) and exposures (observational exposure, for double ML).
+    The panels' relative lifts equal the experiment's per-component shares; the exposure data keep
+    the simulator's own slopes (the effect of moving all of a user's traffic to a component, a
+    different quantity from a launch's average effect).
     """
     from attribution import simulate
     from attribution.data.engine import connect
@@ -186,8 +189,12 @@ def simulate_homefeed(
         schema = ibis.schema({**dict(FACTORIAL_SCHEMA.items()), "latency_ms": "!float64"})
         write_frame(con, "factorial_experiment", frame, schema=schema)
 
-        roll = simulate.staggered_rollout(seed=seed, con=con)
-        market = simulate.single_market_launch(seed=seed, component="K")
+        # one co-launch seen through every design: the panels' lifts are the components' shares of
+        # the experiment's effect (its exact Shapley split, in % of its baseline), without ramp-up
+        # or interactions, so the designs estimate the same per-component effects
+        share = {c: float(fact.truth.shapley[c] / fact.truth.baseline) for c in ("E", "R", "K")}
+        roll = simulate.staggered_rollout(seed=seed, con=con, lifts=share, dynamic=False)
+        market = simulate.single_market_launch(seed=seed, component="K", lift=share["K"])
         panel_schema = ibis.schema({**dict(PANEL_SCHEMA.items()), "treatment": "!int64"})
         write_frame(con, "market_panel", market.table(), schema=panel_schema)
         expo = simulate.observational_exposure(n_exposure_users, seed=seed, con=con)
