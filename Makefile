@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # (Prop 99 in causalpy, mpdta in moderndid). Installed without their dependencies, never imported.
 DATA_CARRIERS := causalpy==0.9.0 moderndid==0.2.0
 
-.PHONY: install demo test test-slow test-all lint format bench peers references clean
+.PHONY: install demo test test-browser test-slow test-all lint format bench peers references clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ demo: install
 
 test: install
 	$(PY) -m pytest -n 2  # both cores of the CI machine (pytest-xdist); about 3 min
+
+# The report and the memo in headless Chromium (apt-get install chromium); fails rather than skips.
+# Screenshots and the memo PDF: reports/test-artifacts/browser/
+test-browser: install
+	ATTRIBUTION_REQUIRE_BROWSER=1 $(PY) -m pytest tests/report/test_browser.py -rP
 
 test-slow: install
 	$(PY) -m pytest -m slow -n 2  # about 6 min on 2 cores

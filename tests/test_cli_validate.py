@@ -29,7 +29,7 @@ def test_parquet_that_passes(tmp_path, capsys):
     code = main(["validate", str(path), "--contract", "factorial_experiment"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("contract factorial_experiment v1.0.0 on 40 rows")
+    assert out.startswith("contract factorial_experiment v1.1.0 on 40 rows")
     assert "PASSED" in out.splitlines()[0]
     assert "ok   all_cells_populated" in out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jinja2
@@ -18,7 +19,27 @@ from attribution.errors import ReportError
 from attribution.report.io import atomic_write_bytes, atomic_write_text
 from attribution.resources import resource_dir
 
-__all__ = ["execute_notebook", "notebook_template", "render_html"]
+__all__ = [
+    "DESIGN_TEMPLATES",
+    "design_template",
+    "execute_notebook",
+    "list_templates",
+    "notebook_template",
+    "render_html",
+]
+
+DESIGN_TEMPLATES: Mapping[str, str] = MappingProxyType(
+    {
+        "factorial": "factorial_report",
+        "did": "did_report",
+        "synth": "synth_report",
+        "dml": "dml_report",
+        "graph": "dml_report",
+    }
+)
+"""The report template of each design family (a study's design name up to its first dot). Each
+takes the study parameters ``spec_path``, ``design_id``, ``database`` and ``result_path``, and runs
+standalone on small simulated data when given none."""
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("attribution.report", "templates"),
@@ -26,14 +47,36 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
+def _folder() -> Path | None:
+    return resource_dir("notebooks", env_var="ATTRIBUTION_NOTEBOOKS_DIR")
+
+
+def list_templates() -> list[str]:
+    """Names of the notebook templates found (``notebooks/*.ipynb`` without the suffix), sorted."""
+    folder = _folder()
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+
+def design_template(design: str) -> Path:
+    """The report template of a study design name: ``did.launch_event_study`` → did_report.ipynb."""
+    family = str(design).split(".", 1)[0]
+    if family not in DESIGN_TEMPLATES:
+        raise ReportError(
+            f"no report notebook for design {design!r}",
+            fix=f"design families with a notebook: {sorted(DESIGN_TEMPLATES)}",
+        )
+    return notebook_template(DESIGN_TEMPLATES[family])
+
+
 def notebook_template(name: str) -> Path:
     """Path of ``notebooks/<name>.ipynb`` (see `attribution.resources`; ATTRIBUTION_NOTEBOOKS_DIR
     overrides the folder)."""
-    folder = resource_dir("notebooks", env_var="ATTRIBUTION_NOTEBOOKS_DIR")
+    folder = _folder()
     path = folder / f"{name}.ipynb" if folder is not None else None
     if path is None or not path.exists():
-        found = folder is not None and folder.is_dir()
-        available = sorted(p.stem for p in folder.glob("*.ipynb")) if found else []
+        available = list_templates()
         raise ReportError(
             f"notebook template {name!r} not found in {folder}",
             fix=f"available templates: {available}; or set ATTRIBUTION_NOTEBOOKS_DIR",

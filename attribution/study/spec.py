@@ -21,7 +21,7 @@ import yaml
 
 from attribution.errors import AttributionError, OptionError, StudySpecError
 from attribution.metrics import Mean
-from attribution.results import Result
+from attribution.study.runs import DesignRun  # one definition (study-decide's module)
 
 __all__ = [
     "DIAGNOSTICS",
@@ -139,21 +139,6 @@ class DesignSpec:
     option_lines: Mapping[str, int] = field(
         default_factory=lambda: types.MappingProxyType({}), compare=False, repr=False
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class DesignRun:
-    """One estimated design × metric, handed to triangulate and decide."""
-
-    id: str
-    design: str
-    metric: str
-    estimates: tuple[str, ...]
-    result: Result
-    key_assumption: str
-    columns: Mapping[str, str] = field(default_factory=dict)
-    """Component -> its column in the design's table (the term or `component` value a tidy row
-    carries for it, e.g. ``exposure_E`` in a double-ML table)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -208,7 +208,7 @@ def test_report_as_check():
     ok = validate(factorial_frame(), "factorial_experiment")
     check = ok.as_check()
     assert isinstance(check, Check)
-    assert check.name == "data contract factorial_experiment v1.0.0"
+    assert check.name == "data contract factorial_experiment v1.1.0"
     assert check.passed is True and check.detail == f"{len(ok.checks)} checks, all passed"
     frame = factorial_frame()
     frame.loc[0, "segment"] = "vip"

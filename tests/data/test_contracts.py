@@ -142,7 +142,7 @@ def failing(report: ContractReport) -> dict[str, int]:
 def test_shipped_contracts_load_and_match_tables_md():
     assert available_contracts() == CONTRACTS
     fx = load_contract("factorial_experiment")
-    assert fx.version == "1.0.0"
+    assert fx.version == "1.1.0"
     assert fx.primary_key == ("user_id",)
     assert fx.column_names == (
         "user_id",
@@ -356,7 +356,9 @@ def test_valid_tables_pass(eng, name):
     report = validate(eng(frame), name, references=refs)
     assert report.passed, report.to_text(only_failures=True)
     assert report.n_rows == len(frame)
-    assert report.contract == name and report.version == "1.0.0"
+    assert report.contract == name and report.version == (
+        "1.0.0" if name == "launch_log" else "1.1.0"
+    )
     assert not any(c.skipped for c in report.checks)
     assert all(c.n_failing == 0 and c.examples.empty for c in report.checks)
 
@@ -575,7 +577,7 @@ def test_raise_on_failure_lists_every_failed_check():
     with pytest.raises(ContractViolation) as err:
         validate(frame, "factorial_experiment")
     text = str(err.value)
-    assert "failed 2 check(s) of contract 'factorial_experiment' (version 1.0.0)" in text
+    assert "failed 2 check(s) of contract 'factorial_experiment' (version 1.1.0)" in text
     assert "engagement.finite (finite) [engagement] — 1 failing" in text
     assert "segment.allowed (allowed) [segment] — 1 failing" in text
     assert "vip" in text and "inf" in text  # the example rows
@@ -601,11 +603,11 @@ def test_report_formats_and_provenance(eng):
     html = report._repr_html_()
     assert "engagement.finite" in html and "failed" in html
     text = report.to_text()
-    assert text.splitlines()[0].startswith("contract factorial_experiment v1.0.0 on 64 rows")
+    assert text.splitlines()[0].startswith("contract factorial_experiment v1.1.0 on 64 rows")
     assert report.to_text().count("\n  ok   ") == len(report.checks) - 1
-    assert report.contract_id == ("factorial_experiment", "1.0.0")
+    assert report.contract_id == ("factorial_experiment", "1.1.0")
     fp = fingerprint(at.as_table(table), contract=report.contract_id)
-    assert (fp.contract, fp.contract_version) == ("factorial_experiment", "1.0.0")
+    assert (fp.contract, fp.contract_version) == ("factorial_experiment", "1.1.0")
     with pytest.raises(KeyError, match="no check"):
         report["nope"]
 

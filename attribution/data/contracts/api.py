@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis.expr.types as ir
@@ -38,6 +38,7 @@ def validate(
     raise_on_failure: bool = True,
     references: Mapping[str, Any] | None = None,
     columns: Mapping[str, str] | None = None,
+    parameters: Mapping[str, Sequence[str]] | None = None,
 ) -> ContractReport:
     """Check `table` (pandas DataFrame, Ibis table or file path) against a data contract.
 
@@ -47,10 +48,12 @@ def validate(
     to that table (same engine); reference checks without it are skipped. `columns` maps
     contract column names to the table's own names where they differ (designs take column names
     as arguments), e.g. ``columns={"engagement": "watch_time"}``; check ids keep the contract's
-    names, example rows show the table's.
+    names, example rows show the table's. `parameters` give the contract's declared parameters
+    their values, e.g. ``parameters={"components": ["emb", "ret"]}`` for a study whose component
+    columns are emb and ret (see `load_contract`); `columns` then names the expanded columns.
     Raises ContractViolation (carrying the report) if a check fails and `raise_on_failure`.
     """
-    spec = load_contract(contract)
+    spec = load_contract(contract, parameters=parameters)
     t = as_table(table)
     column_map = _check_column_map(columns, spec, t)
     if column_map:

@@ -7,7 +7,7 @@ package (parsing, checks, report, api) can depend on this one and on nothing els
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.datatypes as dt
@@ -164,6 +164,14 @@ class Contract:
     primary_key: tuple[str, ...]
     checks: tuple[TableCheck, ...]
     source: str | None = None
+    parameters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """The values the contract's declared parameters took (defaults or the study's)."""
+    template: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The YAML mapping before parameters were expanded, so the contract can be re-parametrised."""
+
+    @property
+    def parameter_values(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.parameters)
 
     @property
     def column_names(self) -> tuple[str, ...]:

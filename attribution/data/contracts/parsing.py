@@ -2,12 +2,20 @@
 
 Every error names the file, the offending key and the fix. Table checks are read through the
 check registry (`checks.declare_check`), which knows each kind's keys and validates its parameters.
+
+A contract may declare ``parameters`` (lists of names with a default, e.g. the components of a
+study): a column template ``"{component}": {for_each: components, ...}`` becomes one column per
+name, and ``${components}`` anywhere in a value is replaced by the list (the whole value) or by
+the names joined with ", " (inside text). A study passes its own values; the defaults reproduce
+the contract as it was before it had parameters.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +37,11 @@ __all__ = ["ENV_VAR", "available_contracts", "contracts_dir", "load_contract", "
 ENV_VAR = "ATTRIBUTION_CONTRACTS_DIR"
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-_TOP_KEYS = {"name", "version", "description", "columns", "primary_key", "checks"}
+_TOP_KEYS = {"name", "version", "description", "parameters", "columns", "primary_key", "checks"}
+_PARAMETER_KEYS = {"default", "description"}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARAMETER_REF = re.compile(r"\$\{([^{}]*)\}")  # ${components}
+_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # {component} in a column template
 _COLUMN_KEYS = {
     "type",
     "nullable",
@@ -68,14 +80,30 @@ def available_contracts() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in contracts_dir().glob("*.yaml")))
 
 
-def load_contract(name_or_path: str | os.PathLike[str] | Contract) -> Contract:
+def load_contract(
+    name_or_path: str | os.PathLike[str] | Contract,
+    *,
+    parameters: Mapping[str, Sequence[str]] | None = None,
+) -> Contract:
     """A contract by name (``data_contracts/<name>.yaml``) or by path to a YAML file.
 
-    Raises ContractError listing the available contracts when the name is unknown, and naming
-    the offending key when the YAML is malformed.
+    `parameters` give the contract's declared parameters their values for this study, e.g.
+    ``{"components": ["emb", "ret"]}`` (undeclared ones keep their default).
+    Raises ContractError listing the available contracts when the name is unknown, naming the
+    offending key when the YAML is malformed, and naming an unknown parameter.
     """
     if isinstance(name_or_path, Contract):
-        return name_or_path
+        if parameters is None:
+            return name_or_path
+        if name_or_path.template is None:
+            raise ContractError(
+                f"contract {name_or_path.name!r} was built without its YAML, so parameters "
+                "cannot be applied to it",
+                fix="pass the contract's name or path instead of the parsed Contract",
+            )
+        return parse_contract(
+            name_or_path.template, source=name_or_path.source, parameters=parameters
+        )
     if not isinstance(name_or_path, str | os.PathLike):
         raise ContractError(
             f"a contract is named by a string or a path, got {type(name_or_path).__name__}",
@@ -113,7 +141,7 @@ def load_contract(name_or_path: str | os.PathLike[str] | Contract) -> Contract:
             f"contract {str(path)!r} is not valid YAML: {exc}",
             fix="correct the YAML syntax at the position shown",
         ) from exc
-    contract = parse_contract(raw, source=str(path))
+    contract = parse_contract(raw, source=str(path), parameters=parameters)
     if expected_name is not None and contract.name != expected_name:
         raise ContractError(
             f"contract file {str(path)!r} declares name {contract.name!r}, not {expected_name!r}",
@@ -143,8 +171,16 @@ def _flag(value: Any, where: str, source: str | None) -> bool:
     return value
 
 
-def parse_contract(raw: Any, *, source: str | None = None) -> Contract:
-    """A `Contract` from the mapping a YAML file holds; `source` (the file) is named in errors."""
+def parse_contract(
+    raw: Any,
+    *,
+    source: str | None = None,
+    parameters: Mapping[str, Sequence[str]] | None = None,
+) -> Contract:
+    """A `Contract` from the mapping a YAML file holds; `source` (the file) is named in errors.
+
+    `parameters` override the defaults of the parameters the contract declares.
+    """
     if not isinstance(raw, dict):
         raise ContractError(
             f"malformed contract{f' in {source!r}' if source else ''}: the top level must be a "
@@ -172,6 +208,13 @@ def parse_contract(raw: Any, *, source: str | None = None) -> Contract:
             'quote it: version: "1.0.0"',
             source,
         )
+    template = copy.deepcopy(raw)
+    declared = _declared_parameters(raw.get("parameters"), source)
+    values = _parameter_values(declared, parameters, name)
+    raw = {
+        k: v if k in ("name", "version", "parameters") else _substitute(v, values, k, source)
+        for k, v in raw.items()
+    }
     description = raw.get("description", "") or ""
     if not isinstance(description, str):
         raise malformed("description", "must be text", "write a sentence", source)
@@ -192,6 +235,7 @@ def parse_contract(raw: Any, *, source: str | None = None) -> Contract:
                 "quote it, e.g. 'on': (YAML reads yes/no/on/off/true/false as booleans, 1 as a number)",
                 source,
             )
+    cols_raw = _expand_columns(cols_raw, values, source)
     columns = tuple(_parse_column(k, v, source) for k, v in cols_raw.items())
     column_types = {c.name: c.types for c in columns}
 
@@ -231,7 +275,159 @@ def parse_contract(raw: Any, *, source: str | None = None) -> Contract:
         primary_key=primary_key,
         checks=tuple(checks),
         source=source,
+        parameters=tuple(values.items()),
+        template=template,
     )
+
+
+def _declared_parameters(raw: Any, source: str | None) -> dict[str, tuple[str, ...]]:
+    """The `parameters:` block: name -> default list of names."""
+    if raw is None:
+        return {}
+    example = "e.g. parameters: {components: {default: [E, R, K]}}"
+    if not isinstance(raw, dict) or not raw:
+        raise malformed(
+            "parameters", "must be a mapping of parameter name to its default", example, source
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    for name, spec in raw.items():
+        where = f"parameters.{name}"
+        if not isinstance(name, str) or not _IDENT.fullmatch(name):
+            raise malformed(where, "is not an identifier", example, source)
+        if not isinstance(spec, dict):
+            raise malformed(where, "must be a mapping with a 'default' list", example, source)
+        unknown = sorted(set(map(str, spec)) - _PARAMETER_KEYS)
+        if unknown:
+            raise malformed(
+                f"{where}.{unknown[0]}",
+                "is not a parameter key",
+                f"allowed keys: {sorted(_PARAMETER_KEYS)}",
+                source,
+            )
+        if "default" not in spec:
+            raise malformed(f"{where}.default", "is required", example, source)
+        out[name] = read_names(spec["default"], f"{where}.default", source)
+        if not isinstance(spec.get("description", ""), str):
+            raise malformed(f"{where}.description", "must be text", "write a sentence", source)
+    return out
+
+
+def _parameter_values(
+    declared: dict[str, tuple[str, ...]],
+    given: Mapping[str, Sequence[str]] | None,
+    contract: str,
+) -> dict[str, tuple[str, ...]]:
+    """The declared parameters' values: the defaults, overridden by `given` (checked)."""
+    values = dict(declared)
+    if given is None:
+        return values
+    if not isinstance(given, Mapping):
+        raise ContractError(
+            f"parameters must map parameter names to lists of names, got {type(given).__name__}",
+            fix="e.g. parameters={'components': ['E', 'R']}",
+        )
+    for key, value in given.items():
+        if key not in declared:
+            raise ContractError(
+                f"contract {contract!r} has no parameter {key!r}",
+                fix=f"its parameters are {sorted(declared)}"
+                if declared
+                else "it declares none; leave parameters out",
+            )
+        ok = (
+            isinstance(value, Sequence)
+            and not isinstance(value, str)
+            and len(value) > 0
+            and all(isinstance(v, str) and v for v in value)
+            and len(set(value)) == len(value)
+        )
+        if not ok:
+            raise ContractError(
+                f"parameter {key!r} of contract {contract!r} must be a non-empty list of "
+                f"distinct names, got {value!r}",
+                fix=f"e.g. parameters={{{key!r}: {list(declared[key])!r}}}",
+            )
+        values[key] = tuple(value)
+    return values
+
+
+def _substitute(value: Any, values: Mapping[str, tuple[str, ...]], where: str, source: Any) -> Any:
+    """Replace ``${name}``: a whole value becomes the list (spliced into an enclosing list), a
+    reference inside text becomes the names joined with ", "."""
+
+    def known(ref: str, at: str) -> tuple[str, ...]:
+        if ref not in values:
+            raise malformed(
+                at,
+                f"refers to ${{{ref}}}, which is not a declared parameter",
+                f"declare it under 'parameters' (declared: {sorted(values)})",
+                source,
+            )
+        return values[ref]
+
+    if isinstance(value, str):
+        whole = _PARAMETER_REF.fullmatch(value)
+        if whole:
+            return list(known(whole.group(1), where))
+        return _PARAMETER_REF.sub(lambda m: ", ".join(known(m.group(1), where)), value)
+    if isinstance(value, list):
+        out: list[Any] = []
+        for i, v in enumerate(value):
+            new = _substitute(v, values, f"{where}[{i}]", source)
+            spliced = isinstance(v, str) and _PARAMETER_REF.fullmatch(v)
+            if spliced:
+                out.extend(new)
+            else:
+                out.append(new)
+        return out
+    if isinstance(value, dict):
+        return {k: _substitute(v, values, f"{where}.{k}", source) for k, v in value.items()}
+    return value
+
+
+def _expand_columns(
+    cols_raw: dict[str, Any], values: Mapping[str, tuple[str, ...]], source: str | None
+) -> dict[str, Any]:
+    """One column per name for each template ``"<..{slot}..>": {for_each: <parameter>, ...}``;
+    ``{slot}`` in the template's text (its description) is replaced as well."""
+    out: dict[str, Any] = {}
+
+    def add(name: str, spec: Any, where: str) -> None:
+        if name in out:
+            raise malformed(
+                where, f"declares column {name!r} twice", "give every column its own name", source
+            )
+        out[name] = spec
+
+    for key, spec in cols_raw.items():
+        where = f"columns.{key}"
+        if not (isinstance(spec, dict) and "for_each" in spec):
+            add(key, spec, where)
+            continue
+        param = spec["for_each"]
+        if not isinstance(param, str) or param not in values:
+            raise malformed(
+                f"{where}.for_each",
+                f"names {param!r}, which is not a declared parameter",
+                f"declare it under 'parameters' (declared: {sorted(values)})",
+                source,
+            )
+        slots = set(_SLOT.findall(key))
+        if len(slots) != 1:
+            raise malformed(
+                where,
+                "is a column template, so its name needs exactly one {placeholder}",
+                'e.g. "exposure_{component}": {for_each: components, type: float64}',
+                source,
+            )
+        slot = "{" + slots.pop() + "}"
+        rest = {k: v for k, v in spec.items() if k != "for_each"}
+        for item in values[param]:
+            filled = {
+                k: v.replace(slot, item) if isinstance(v, str) else v for k, v in rest.items()
+            }
+            add(key.replace(slot, item), filled, where)
+    return out
 
 
 def _parse_column(name: str, spec: Any, source: str | None) -> ColumnSpec:
