@@ -163,14 +163,14 @@ def simulate_homefeed(
     Tables: factorial_experiment (users randomised to E, R, K; with a latency_ms guardrail),
     surface_panel + launch_log (a staggered rollout across markets), market_panel (K launched in a
     single market, for synthetic control) and exposures (observational exposure, for double ML).
-    The panels' relative lifts equal the experiment's per-component shares; the exposure data keep
-    the simulator's own slopes (the effect of moving all of a user's traffic to a component, a
-    different quantity from a launch's average effect).
+    One co-launch throughout: the panels' relative lifts and the exposure slopes (the effect of
+    moving all of a user's traffic to a component) equal the experiment's per-component shares.
     """
     from attribution import simulate
     from attribution.data.engine import connect
     from attribution.report.summary import truth_to_dict
     from attribution.simulate.factorial import FACTORIAL_SCHEMA
+    from attribution.simulate.observational import EXPOSURES_SCHEMA, SLOPES
     from attribution.simulate.panels import PANEL_SCHEMA
     from attribution.simulate.writer import write_frame
 
@@ -197,13 +197,21 @@ def simulate_homefeed(
         market = simulate.single_market_launch(seed=seed, component="K", lift=share["K"])
         panel_schema = ibis.schema({**dict(PANEL_SCHEMA.items()), "treatment": "!int64"})
         write_frame(con, "market_panel", market.table(), schema=panel_schema)
-        expo = simulate.observational_exposure(n_exposure_users, seed=seed, con=con)
+        expo = simulate.observational_exposure(n_exposure_users, seed=seed)
+        exposures = expo.table().copy()
+        # the same effects again: every user's slope on exposure_c becomes the experiment's
+        # relative share of c times this population's baseline (the confounding is unchanged)
+        base_expo = float(expo.truth.baseline)
+        ame = {c: share[c] * base_expo for c in ("E", "R", "K")}
+        for c in ("E", "R", "K"):
+            slope = SLOPES[c].reindex(exposures["segment"]).to_numpy()
+            exposures["engagement"] -= (slope - ame[c]) * exposures[f"exposure_{c}"].to_numpy()
+        write_frame(con, "exposures", exposures, schema=EXPOSURES_SCHEMA)
     finally:
         con.disconnect()
 
     latency = {c: LATENCY_BASE_MS * v for c, v in LATENCY_LIFT.items()}
     latency_total = sum(latency.values())
-    ame = expo.truth.details["ame"]
     truth = {
         "scenario": "homefeed",
         "seed": seed,
@@ -239,10 +247,10 @@ def simulate_homefeed(
             },
             "exposures": {
                 "engagement": {
-                    "ame": {f"exposure_{c}": float(v) for c, v in ame.items()},
-                    "note": "average marginal effects; partially linear DML targets a "
-                    "variance-weighted average of segment slopes, close to but not exactly these",
-                    "terms": {},
+                    "ame": {f"exposure_{c}": v for c, v in ame.items()},
+                    "note": "effect of moving all of a user's traffic to a component; the same "
+                    "slope in every segment, so partially linear double ML targets it exactly",
+                    "terms": {f"exposure_{c}": v for c, v in ame.items()},
                 }
             },
         },
