@@ -24,7 +24,6 @@ from attribution.study.sources import Source
 from attribution.study.spec import DesignRun, DesignSpec, Metric, StudySpec
 
 __all__ = [
-    "NOTEBOOK_OF_DESIGN",
     "SCHEMA",
     "DesignRun",
     "build_results",
@@ -34,20 +33,6 @@ __all__ = [
 ]
 
 SCHEMA = "attribution.study/1"
-
-NOTEBOOK_OF_DESIGN = {
-    "factorial": "factorial_report",
-    "did.att_gt": "did_report",
-    "did.launch_event_study": "did_report",
-    "did.event_study": "did_report",
-    "did.twfe": "did_report",
-    "did.sun_abraham": "did_report",
-    "synth.fit": "synth_report",
-    "synth.synthetic_control": "synth_report",
-    "dml": "dml_report",
-    "graph": "dml_report",
-}
-"""The notebook template (notebooks/<name>.ipynb) that reports each design."""
 
 COLUMN_OPTIONS = frozenset(
     {
@@ -557,7 +542,7 @@ def design_notebooks(
     nothing is estimated twice."""
     import pickle
 
-    from attribution.report.notebook import execute_notebook, notebook_template, render_html
+    from attribution.report.notebook import design_template, execute_notebook, render_html
 
     folder = work / "designs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -566,7 +551,7 @@ def design_notebooks(
         pkl = folder / f".{d.id}.result.pkl"
         with steps.step(f"estimating {d.id} ({d.design}) in its notebook"):
             nb = execute_notebook(
-                notebook_template(NOTEBOOK_OF_DESIGN[d.design]),
+                design_template(d.design),
                 folder / f"{d.id}.ipynb",
                 parameters={
                     "spec_path": str(spec.path),
