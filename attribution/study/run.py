@@ -149,6 +149,7 @@ def check_study(spec: StudySpec, source: Source) -> dict[str, Any]:
                 raise_on_failure=False,
                 references=refs,
                 columns=dict(t.columns) or None,
+                parameters={k: list(v) for k, v in t.parameters.items()} or None,
             )
         except ContractViolation as exc:  # pragma: no cover - raise_on_failure=False
             report = exc.report

@@ -105,6 +105,11 @@ class TableSpec:
     name: str  # logical name used by designs
     table: str  # table name in the source (or the key of a parquet/csv file)
     contract: str | None = None
+    parameters: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+    """The contract's parameters for this study, e.g. ``{"components": ("emb", "ret")}`` when the
+    component columns are not the contract's default E, R, K."""
     columns: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
     references: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
     line: int | None = field(default=None, compare=False, repr=False)
@@ -578,7 +583,9 @@ def _tables(r: _Reader, data: DataSource) -> dict[str, TableSpec]:
                 path, f"table name {name!r} is not an identifier", fix="use [a-z0-9_]", key=True
             )
         t = r.mapping(
-            path, allowed=("table", "contract", "columns", "references"), what=f"table {name!r}"
+            path,
+            allowed=("table", "contract", "parameters", "columns", "references"),
+            what=f"table {name!r}",
         )
         table = r.text((*path, "table"), what=f"tables.{name}.table", default=name)
         if data.kind in ("parquet", "csv") and table not in data.files:
@@ -597,11 +604,29 @@ def _tables(r: _Reader, data: DataSource) -> dict[str, TableSpec]:
             )
         contract = r.text((*path, "contract"), what=f"tables.{name}.contract", default=None)
         spec = None
+        parameters: dict[str, tuple[str, ...]] = {}
+        if "parameters" in t:
+            if contract is None:
+                raise r.error(
+                    (*path, "parameters"),
+                    f"table {name!r} gives contract parameters but names no contract",
+                    fix="add 'contract: <name>' or remove parameters",
+                    key=True,
+                )
+            pm = r.mapping((*path, "parameters"), allowed=None, what=f"tables.{name}.parameters")
+            for k in pm:
+                parameters[k] = tuple(
+                    r.text_list((*path, "parameters", k), what=f"parameter {k!r}")
+                )
         if contract is not None:
             try:
-                spec = load_contract(contract)
+                load_contract(contract)
             except AttributionError as exc:
                 raise r.error((*path, "contract"), exc.message, fix=exc.fix) from None
+            try:
+                spec = load_contract(contract, parameters=parameters or None)
+            except AttributionError as exc:
+                raise r.error((*path, "parameters"), exc.message, fix=exc.fix) from None
         columns: dict[str, str] = {}
         column_lines: dict[str, int] = {}
         if "columns" in t:
@@ -626,6 +651,7 @@ def _tables(r: _Reader, data: DataSource) -> dict[str, TableSpec]:
             name=name,
             table=table,
             contract=contract,
+            parameters=types.MappingProxyType(parameters),
             columns=types.MappingProxyType(columns),
             references=types.MappingProxyType(references),
             line=r.line(path, key=True),

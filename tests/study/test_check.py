@@ -215,3 +215,41 @@ def test_graph_refuter_names_checked_at_their_line(write_spec, base_text):
     with pytest.raises(StudySpecError) as info:
         Study.from_yaml(path)
     _at(info.value, path, line_of(text, "refuters:"), "'placebo'", "placebo_treatment")
+
+
+def test_contract_parameters_come_from_the_spec(tmp_path, homefeed_db, write_spec, base_text):
+    """A study whose component columns are not E, R, K parametrises the contract with its own."""
+    import attribution as at
+
+    src = at.connect(homefeed_db, create=False)
+    frame = src.table("factorial_experiment").execute()
+    src.disconnect()
+    frame = frame.rename(columns={"E": "emb", "R": "ret", "K": "rnk"})
+    db = tmp_path / "renamed.duckdb"
+    con = at.connect(db)
+    con.create_table("factorial_experiment", frame)
+    con.disconnect()
+    text = (
+        base_text.replace(str(homefeed_db), str(db))
+        .replace("{name: E, column: E,", "{name: E, column: emb,")
+        .replace("{name: R, column: R}", "{name: R, column: ret}")
+        .replace("{name: K, column: K,", "{name: K, column: rnk,")
+    )
+    path = write_spec(text)
+    # without parameters the contract looks for E, R, K
+    err = _check_error(path)
+    _at(err, path, line_of(text, "experiment: {table"), "contract")
+    text = text.replace(
+        "contract: factorial_experiment}",
+        "contract: factorial_experiment,\n               parameters: {components: [emb, ret, rnk]}}",
+    )
+    study = Study.from_yaml(write_spec(text))
+    assert study.check()["experiment"].passed
+    res = study.estimate("factorial")
+    assert set(res.tidy()["component"].dropna()) == {"emb", "ret", "rnk"}
+    study.close()
+    bad = text.replace("parameters: {components:", "parameters: {component:")
+    path = write_spec(bad)
+    with pytest.raises(StudySpecError) as info:
+        Study.from_yaml(path)
+    _at(info.value, path, line_of(bad, "parameters:"), "component")
