@@ -101,7 +101,11 @@ class Study:
         target = _run.check_out_dir(
             Path(out) if out is not None else Path("reports") / self.spec.study
         )
-        steps = Steps(2, enabled=progress)
+        n_metrics = 1 + len(self.spec.guardrails)
+        n_designs = len(self.spec.designs)  # the total is exact once the tables are known
+        steps = Steps(
+            2 + n_designs * n_metrics + (n_designs + 1 if notebooks else 0) + 3, enabled=progress
+        )
         with _run.source_date_epoch(), staged_folder(target) as work:
             self.close()
             try:
