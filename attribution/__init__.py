@@ -44,6 +44,8 @@ _LAZY = {
     "graph": ("attribution.graph", None),
     "metrics": ("attribution.metrics", None),
     "Study": ("attribution.study", "Study"),
+    "experiment": ("attribution.designs.experiment", "experiment"),
+    "decompose_lift": ("attribution.designs.experiment", "decompose_lift"),
 }
 
 __all__ = [
@@ -64,9 +66,11 @@ __all__ = [
     "config",
     "connect",
     "decompose",
+    "decompose_lift",
     "did",
     "dml",
     "errors",
+    "experiment",
     "factorial",
     "graph",
     "metrics",

@@ -13,6 +13,10 @@ for a guardrail the loss it tolerates (in % of the control mean), and a covariat
 regression adjustment: a pre-period column for `Mean`/`Proportion` (any per-unit prediction, CUPAC
 style, works too), a column or a (numerator, denominator) pair of pre-period columns for `Ratio`.
 
+When a unit has several rows (user × day, user × surface), `at.experiment` first aggregates them to
+the unit in the engine: a `Mean`'s column and a `Ratio`'s columns are summed, a `Proportion` is 1 if
+any row is 1, and covariates are averaged over the unit's rows.
+
 Metrics are immutable and validated on construction (typed `OptionError`s); the designs read
 `columns` (the user columns a metric needs) and never a metric's internals beyond its fields.
 """

@@ -74,6 +74,8 @@ KEY_COLUMNS: tuple[str, ...] = (
     "component",  # set only on per-component contribution rows (they add up to the headline)
     "metric",
     "segment",
+    "arm",  # an experiment's treatment arm (compared with its control)
+    "surface",  # a product surface (homefeed, search, related items)
 )
 """The one vocabulary of key columns in tidy tables; synonyms (`cohort`, `period`, `e`) are not used."""
 

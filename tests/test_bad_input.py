@@ -32,6 +32,7 @@ import pytest
 from attribution.errors import AttributionError
 from tests.bad_input import did, factorial, synth
 from tests.bad_input import dml as dml_entries
+from tests.bad_input import experiment as experiment_entries
 from tests.bad_input import graph as graph_family
 from tests.bad_input.registry import Entry, cached
 
@@ -49,6 +50,7 @@ ENTRIES: dict[str, Entry] = {
     **synth.ENTRIES,
     **dml_entries.ENTRIES,
     **graph_family.ENTRIES,
+    **experiment_entries.ENTRIES,
 }
 NAMES = sorted(ENTRIES)
 

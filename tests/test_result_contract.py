@@ -218,7 +218,33 @@ DESIGNS: dict[str, Callable[[], Result]] = {
         random_state=4,
     ),
     **_graph_designs(),
+    "experiment": lambda: _experiment_designs()["experiment"](),
+    "decompose_lift": lambda: _experiment_designs()["decompose_lift"](),
 }
+
+
+def _experiment_designs() -> dict[str, Callable[[], Result]]:
+    from attribution.designs.experiment import decompose_lift, experiment
+    from attribution.metrics import Mean, Proportion, Ratio
+    from tests.designs.experiment.helpers import users
+
+    frame = users(3_000, seed=4)
+    return {
+        "experiment": lambda: experiment(
+            frame,
+            arm="arm",
+            unit="user",
+            metrics=[
+                Ratio("clicks", "impressions", role="primary"),
+                Mean("engagement", covariate="pre"),
+                Proportion("converted", role="guardrail", tolerated_loss_pct=10.0),
+            ],
+            segments="segment",
+        ),
+        "decompose_lift": lambda: decompose_lift(
+            frame, arm="arm", unit="user", metric=["sessions", "engagement"]
+        ),
+    }
 
 
 def _small_boosting():
@@ -253,7 +279,12 @@ def _returns_result(func: object) -> bool:
 
 def test_registry_is_complete():
     """Every public function of the design namespaces that returns a Result is registered here."""
-    public = {"factorial": at.factorial, "dml": at.dml}
+    public = {
+        "factorial": at.factorial,
+        "dml": at.dml,
+        "experiment": at.experiment,
+        "decompose_lift": at.decompose_lift,
+    }
     for ns in ("did", "synth", "graph"):
         module = getattr(at, ns)
         for name in module.__all__:

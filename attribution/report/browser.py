@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -184,7 +185,10 @@ def _error_text(event: dict[str, Any]) -> str:
 def _chromium(*, timeout: float) -> Iterator[str]:
     """Start headless Chromium with a fresh profile and a DevTools port; yield its websocket URL."""
     exe = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="attribution-chromium-") as tmp:
+    # Chromium's helper processes may still be writing into the profile as it is removed
+    with tempfile.TemporaryDirectory(
+        prefix="attribution-chromium-", ignore_cleanup_errors=True
+    ) as tmp:
         profile = Path(tmp) / "profile"
         cmd = [
             exe,
@@ -211,13 +215,30 @@ def _chromium(*, timeout: float) -> Iterator[str]:
             port, ws_path = port_file.read_text().splitlines()[:2]
             yield f"ws://127.0.0.1:{port.strip()}{ws_path.strip()}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            _stop(proc)
             log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End Chromium and its helper processes (its own process group, started for that)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # helpers (renderer, zygote) may outlive the browser by a moment; reap them before cleanup
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 class _Cdp:
@@ -236,11 +257,21 @@ class _Cdp:
                 "the browser check needs the websocket-client package",
                 fix="pip install websocket-client (it comes with jupyter)",
             ) from exc
-        # no Origin header: Chromium refuses websocket clients that send a foreign origin
-        self._ws = websocket.create_connection(
-            self.url, timeout=self.timeout, suppress_origin=True, enable_multithread=False
-        )
-        return self
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                # no Origin header: Chromium refuses websocket clients that send a foreign origin
+                self._ws = websocket.create_connection(
+                    self.url, timeout=self.timeout, suppress_origin=True
+                )
+                return self
+            except (ConnectionError, websocket.WebSocketException) as exc:
+                if time.monotonic() > deadline:
+                    raise ReportError(
+                        f"cannot connect to headless Chromium's DevTools ({exc})",
+                        fix="rerun; if it persists, check that Chromium starts by hand",
+                    ) from exc
+                time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
         self._ws.close()

@@ -30,7 +30,8 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float =
     if not html.is_file():
         raise ReportError(f"{str(html)!r} does not exist", fix="write the HTML first")
     exe = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="attribution-pdf-") as tmp:
+    # ignore_cleanup_errors: Chromium's helpers may still be closing files in the profile
+    with tempfile.TemporaryDirectory(prefix="attribution-pdf-", ignore_cleanup_errors=True) as tmp:
         scratch = Path(tmp) / "out.pdf"
         cmd = [
             exe,

@@ -448,7 +448,7 @@ def _judge(
                 reasons.append(f"ship was downgraded to extend because {g['text']}")
             else:
                 reasons.append(g["text"])
-        elif g["verdict"] in ("not measured", "not judged"):
+        else:  # holds, not measured, not judged: said, not blocking
             reasons.append(g["text"])
 
     for fam in chosen.required_failed:

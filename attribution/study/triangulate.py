@@ -265,13 +265,12 @@ class Triangulation:
             if rel
             else ("estimate", "conf_low", "conf_high", "std_error")
         )
-        flagged = {c for c in self.components if self.flagged(c)}
         rows = []
         for r in tab.to_dict(orient="records"):
             verdict = r["diagnostics"]
-            label = f"{r['design']}: diagnostics {verdict}"
-            if r["component"] in flagged:
-                label += "; designs disagree"
+            label = (
+                verdict.replace("failed: ", "FAILED ") if verdict != "passed" else "checks passed"
+            )
             rows.append(
                 {
                     "name": f"{r['component']} · {r['design_id']}",
@@ -297,8 +296,10 @@ class Triangulation:
     def plot(self, *, ax: Axes | None = None) -> Figure:
         """Forest plot (`Comparison.plot`): every design's estimate of every component, on the
         compared scale, labelled with its diagnostics verdict and any disagreement."""
-        fig = self.comparison().plot(ax=ax)
-        axes = fig.axes[0] if ax is None else ax
+        from attribution.report.plotting import new_axes
+
+        fig, axes = new_axes(ax, width=8.0, height=0.5 * len(self.table) + 1.4)
+        self.comparison().plot(ax=axes)
         unit = "% of baseline" if self.scale == "relative" else f"{self.metric} (absolute)"
         flagged = [c for c in self.components if self.flagged(c)]
         title = f"{self.metric} across designs"
@@ -444,7 +445,9 @@ def triangulate(
         notes.append(
             f"compared on the absolute scale: {', '.join(unknown)} "
             f"{'does' if len(unknown) == 1 else 'do'} not know {'its' if len(unknown) == 1 else 'their'} "
-            "baseline, so percents cannot be compared"
+            "baseline, so percents cannot be compared; the absolute comparison is fair only if "
+            "every design measures the metric in the same units (per user, per unit-day ...), "
+            "otherwise a disagreement may be one of scale"
         )
     x_col, se_col = ("pct", "pct_se") if scale == "relative" else ("estimate", "std_error")
     by_id = {r.id: r for r in mine}

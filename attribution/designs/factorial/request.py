@@ -5,6 +5,7 @@ columns, example rows and the fix)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis.expr.types as ir
@@ -14,22 +15,32 @@ import pandas as pd
 from attribution import config
 from attribution.designs.factorial.aliasing import cell_frame
 from attribution.designs.factorial.ols import CellStats
-from attribution.errors import DataError, DesignError, OptionError
-from attribution.options import Vcov, check_option
+from attribution.designs.factorial.stats import zero_denominator_examples
+from attribution.errors import DataError, DesignError, EstimationError, OptionError
+from attribution.metrics import Mean, Metric, Ratio, as_metric
+from attribution.options import Vcov, check_option, plain
 
 __all__ = [
     "MAX_FACTORS",
     "RESERVED",
+    "OutcomeSpec",
+    "check_binary",
     "check_cluster_count",
     "check_covariate_varies",
     "check_factor_types",
     "check_factor_values",
     "check_hc_cells",
     "check_leverage",
+    "check_ratio_cells",
+    "check_ratio_range",
+    "check_ratio_roles",
     "check_request",
     "check_residual_df",
+    "check_units_in_one_cluster",
     "check_unreplicated",
     "check_vcov",
+    "check_zero_denominators",
+    "resolve_outcome",
 ]
 
 MAX_FACTORS = 10
@@ -37,6 +48,198 @@ MAX_FACTORS = 10
 
 RESERVED = ("cell", "n", "mean", "adjusted_mean", "std_error")
 """Column names of `FactorialResult.cell_means` that a factor may not use."""
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """What `outcome=` asks for, in column terms: a mean (`column`, optional `covariate`) or a ratio
+    (`numerator`, `denominator`, covariate columns: none, one, or a (numerator, denominator) pair)."""
+
+    metric: Metric
+    name: str
+    """The metric's name: labels the result and fills `tidy()`'s `metric` column."""
+    column: str | None = None
+    covariate: str | None = None
+    ratio_covariate: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.metric.KIND
+
+    @property
+    def is_ratio(self) -> bool:
+        return isinstance(self.metric, Ratio)
+
+
+def resolve_outcome(outcome: Any, covariate: Any) -> OutcomeSpec:
+    """`outcome=` as a column name (a `Mean`, today's behaviour) or a metric object; `covariate=`
+    and a metric's own covariate are the same thing, so giving both is refused."""
+    metric = as_metric(outcome, argument="outcome")
+    if covariate is not None and not isinstance(covariate, str):
+        raise OptionError(f"covariate must be a column name (str), got {plain(covariate)}")
+    if metric.covariate is not None and covariate is not None:
+        raise OptionError(
+            f"covariate={covariate!r} was given and the outcome metric {metric.name!r} carries "
+            f"its own covariate {plain(metric.covariate)}",
+            fix="give the covariate once: either covariate= or the metric's covariate",
+        )
+    if isinstance(metric, Ratio):
+        cov = metric.covariate_columns or ((covariate,) if covariate is not None else ())
+        return OutcomeSpec(metric=metric, name=str(metric.name), ratio_covariate=tuple(cov))
+    if not isinstance(metric, Mean):  # pragma: no cover - as_metric returns the three kinds
+        raise OptionError(f"outcome={plain(outcome)} is not a metric factorial() can estimate")
+    own = metric.covariate if isinstance(metric.covariate, str) else None
+    return OutcomeSpec(
+        metric=metric,
+        name=str(metric.name),
+        column=metric.column,
+        covariate=own if own is not None else covariate,
+    )
+
+
+def check_ratio_roles(spec: OutcomeSpec, *, facs: Sequence[str], unit: Any, cluster: Any) -> None:
+    """A ratio's columns are distinct from the factors, the unit and the cluster, and its
+    covariate is a pre-period measure, not the numerator or denominator themselves."""
+    metric = spec.metric
+    assert isinstance(metric, Ratio)
+    value = (metric.numerator, metric.denominator)
+    for role, col in (("unit", unit), ("cluster", cluster)):
+        if col is not None and not isinstance(col, str):
+            raise OptionError(f"{role} must be a column name (str), got {plain(col)}")
+    for col in (*value, *spec.ratio_covariate):
+        if col in facs:
+            raise OptionError(
+                f"column {col!r} of the ratio metric {spec.name!r} is also listed as a factor",
+                columns=[col],
+                fix="the metric's columns must differ from the factors",
+            )
+        if col in (unit, cluster):
+            raise OptionError(
+                f"column {col!r} of the ratio metric {spec.name!r} is also the unit or cluster",
+                columns=[col],
+            )
+    same = [c for c in spec.ratio_covariate if c in value]
+    if same:
+        raise OptionError(
+            f"covariate {same[0]!r} is the ratio's own numerator or denominator",
+            columns=same,
+            fix="use pre-period measures as the covariate, e.g. covariate=('pre_clicks', "
+            "'pre_impressions')",
+        )
+
+
+def check_binary(count: int, column: str, example: object) -> None:
+    """A `Proportion` reads a 0/1 column: any other value is a typed error with an example."""
+    if count:
+        raise DataError(
+            f"Proportion({column!r}) needs values 0 or 1, but {count:,} row(s) hold other values "
+            f"(e.g. {plain(example)})",
+            columns=[column],
+            fix=f"recode {column!r} to 0/1, or use Mean({column!r}) for a non-binary outcome",
+        )
+
+
+def check_ratio_range(lo: object, hi: object, *, integer: bool, name: str) -> None:
+    """Per-unit sums of a ratio's column: exact in double precision and far from overflow (a
+    constant column is fine here: a constant denominator makes the ratio a mean)."""
+    from attribution.data.numeric import FLOAT_EXACT_INT, MAX_MAGNITUDE
+
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return
+    big = max(abs(float(lo)), abs(float(hi)))  # type: ignore[arg-type]
+    if integer and max(abs(int(lo)), abs(int(hi))) > FLOAT_EXACT_INT:  # type: ignore[call-overload]
+        raise DataError(
+            f"column {name!r} holds per-unit sums up to {big:,.0f}, beyond 2**53: their low "
+            "digits are lost in double precision",
+            columns=[name],
+            fix="change the unit of the column before estimating",
+        )
+    if big > MAX_MAGNITUDE:
+        raise EstimationError(
+            f"column {name!r} reaches {big:.3g}: its squares overflow double precision",
+            columns=[name],
+            fix="rescale the column (e.g. divide by a power of ten) before estimating",
+        )
+
+
+def check_ratio_cells(
+    frame: pd.DataFrame, facs: Sequence[str], *, numerator: str, denominator: str, units: str
+) -> None:
+    """Every cell has at least two units (the delta method's variance needs them) and a nonzero
+    denominator sum (the cell's ratio is undefined otherwise)."""
+    cells = frame["cell"].to_numpy("int64")
+    n = frame["n"].to_numpy(float)
+    sd = frame["s_D"].to_numpy(float)
+    zero = cells[sd == 0]
+    if len(zero):
+        raise DataError(
+            f"{len(zero)} cell(s) have a zero sum of {denominator!r}: the ratio "
+            f"{numerator!r}/{denominator!r} is undefined there",
+            columns=[denominator, *facs],
+            rows=cell_frame(zero.tolist(), facs).assign(
+                n=n[sd == 0].astype("int64"), **{f"sum of {denominator}": 0.0}
+            ),
+            fix=f"check {denominator!r} (every unit of these cells has {denominator} = 0), or "
+            "leave these arms out of the ratio metric",
+        )
+    few = cells[n < 2]
+    if len(few):
+        raise DesignError(
+            f"{len(few)} cell(s) have a single {units[:-1]}: the delta-method variance of a "
+            "ratio needs at least two per cell",
+            columns=list(facs),
+            rows=cell_frame(few.tolist(), facs).assign(n=n[n < 2].astype("int64")),
+            fix="a ratio metric needs replicated cells; add units to these cells",
+        )
+
+
+def check_zero_denominators(
+    units: ir.Table,
+    frame: pd.DataFrame,
+    *,
+    num: str,
+    den: str,
+    unit: str | None,
+    c_unit: str | None,
+) -> str | None:
+    """Units whose denominator is 0: with a nonzero numerator the data are wrong (a typed error);
+    with numerator 0 too they are randomised units that saw nothing, kept (a warning and a note
+    say so: the returned text), because dropping them would condition on a post-treatment
+    quantity."""
+    what = f"unit(s) of {unit!r}" if unit is not None else "row(s)"
+    bad = int(frame["zero_den_num"].sum())
+    if bad:
+        rows = zero_denominator_examples(
+            units, unit=c_unit, numerator=num, denominator=den, limit=config.get().example_rows
+        )
+        raise DataError(
+            f"{bad:,} {what} have {den} = 0 but {num} ≠ 0: a numerator without a denominator "
+            f"(e.g. clicks without impressions) cannot enter the ratio {num}/{den}",
+            columns=[num, den],
+            rows=rows,
+            fix=f"repair {num!r} / {den!r} for these units (or the join that built them)",
+        )
+    zero = int(frame["zero_den"].sum())
+    if zero:
+        return (
+            f"{zero:,} {what} have {den} = 0 (and {num} = 0): they are kept as randomised units; "
+            f"they add nothing to either sum but count in the delta-method variance. To restrict "
+            f"the metric to units with {den} > 0, filter before calling (a filter on a "
+            "post-randomisation quantity, which can bias the comparison)"
+        )
+    return None
+
+
+def check_units_in_one_cluster(mixed: int, unit: str | None, cluster: str | None) -> None:
+    """Clusters must group whole units (a unit's rows are summed before clustering)."""
+    if mixed:
+        raise DesignError(
+            f"{mixed:,} unit(s) of {unit!r} lie in more than one cluster of {cluster!r}; clusters "
+            "must group whole units",
+            columns=[str(unit), str(cluster)],
+            fix="cluster on a column that is constant within each unit (e.g. the user's home "
+            "market)",
+        )
 
 
 def check_request(

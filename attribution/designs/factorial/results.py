@@ -106,6 +106,8 @@ class FactorialResult(Result):
     - a full design adds one row per factor, term ``contribution(E)`` with `component` = ``E``: the
       exact Shapley split of ``total`` (each interaction shared equally among its factors).
 
+    Every row carries the outcome metric's name in the key column `metric`.
+
     Convention shared by every design: rows whose `component` is set are per-component
     contributions that add up to the headline; a fraction has none (no Shapley split exists).
 
@@ -117,6 +119,7 @@ class FactorialResult(Result):
     PLOT_KINDS: ClassVar[tuple[str, ...]] = ("waterfall", "effects")
 
     outcome: str
+    """The outcome metric's name: the outcome column, or e.g. 'clicks/impressions' for a ratio."""
     factors: tuple[str, ...]
     vcov_type: str
     """'HC0'…'HC3', 'iid', 'CR1', or 'lenth' for an unreplicated design."""
@@ -141,6 +144,8 @@ class FactorialResult(Result):
     theta_vcov: np.ndarray = field(repr=False, metadata=_INTERNAL)
     cell_map: np.ndarray = field(repr=False, metadata=_INTERNAL)
     """(cells × len(theta)): adjusted cell means = cell_map @ theta."""
+    metric_kind: str = "mean"
+    """'mean', 'proportion' or 'ratio' (cell ratios of sums by the delta method over units)."""
 
     # -- the contract --------------------------------------------------------------------------
     @property
@@ -182,6 +187,11 @@ class FactorialResult(Result):
             if self.vcov_type != "lenth"
             else "effects from the unreplicated cells with Lenth's pseudo standard error"
         )
+        if self.metric_kind == "ratio":
+            how = (
+                "each cell's ratio of sums over its units with delta-method "
+                f"({self.vcov_type}) standard errors"
+            )
         if self.cluster:
             how += f" clustered by {self.cluster}"
         if self.covariate:
@@ -285,7 +295,7 @@ class FactorialResult(Result):
             self.headline.text(),
             "",
             f"effects (Box–Hunter–Hunter) with {level} intervals",
-            self.effects.to_string(**fmt),
+            self.effects.drop(columns="metric").to_string(**fmt),  # the metric is in the title
         ]
         if self.shapley_table is not None:
             parts += [

@@ -12,7 +12,11 @@ Only small aggregates leave the engine:
   in as per-cell constants returns Σ w e², Σ w e² x̃, Σ w e² x̃² per cell (w = 1, 1/(1-h), 1/(1-h)²);
 - `cluster_pass`: cluster scores u_g = Σ_{i in g} x_i e_i for every regressor, and the meat
   Σ_g u_g u_g' aggregated in the engine (any number of clusters);
-- `unit_pass`: every unit in one arm, rows per unit, and units per cell (for the SRM check).
+- `unit_pass`: every unit in one arm, rows per unit, and units per cell (for the SRM check);
+- a ratio metric (sum(num) / sum(den) per cell): `ratio_units` sums each column per randomisation
+  unit (an expression; nothing leaves the engine), `ratio_pass` returns per cell n, Σ of every
+  value column and Σ of every cross-product (compensated sums), and `linearised_units` gives each
+  unit's delta-method linearised value for the second passes (HC with a covariate, CR1).
 """
 
 from __future__ import annotations
@@ -26,12 +30,27 @@ import numpy as np
 import pandas as pd
 
 from attribution import config
-from attribution.data.checks import require_complete
+from attribution.data.checks import is_missing, require_complete
 from attribution.data.engine import accurate_sum, has_compensated_sum
 from attribution.data.numeric import range_aggregates
 from attribution.errors import EstimationError
 
-__all__ = ["CellPass", "cell_expr", "cell_pass", "cluster_pass", "leverage_pass", "unit_pass"]
+__all__ = [
+    "LIN_X",
+    "LIN_Y",
+    "CellPass",
+    "RatioPass",
+    "cell_expr",
+    "cell_pass",
+    "cluster_pass",
+    "leverage_pass",
+    "linearised_units",
+    "ratio_centred_moments",
+    "ratio_pass",
+    "ratio_units",
+    "unit_pass",
+    "zero_denominator_examples",
+]
 
 _P = "att_"  # prefix of every aggregate name, so a factor called "n" cannot collide
 
@@ -80,6 +99,7 @@ def cell_pass(
     factors: Sequence[str],
     covariate: str | None,
     also_complete: Sequence[str] = (),
+    binary: bool = False,
 ) -> CellPass:
     """Per-cell count, mean and population (co)variances in one GROUP BY over the factors.
 
@@ -108,6 +128,9 @@ def cell_pass(
                 _P + "cov_xy": y.cov(x, how="pop"),
             }
     aggs |= range_aggregates(table, outcome) or {}  # the outcome's range, checked by the caller
+    if binary:  # a Proportion: count the values other than 0 and 1 in the same scan
+        other = ~is_missing(y) & (y != 0.0) & (y != 1.0)
+        aggs[NON_BINARY] = other.cast("int64").sum()
     floats = {outcome: ["mean_y", "var_y"]}
     if covariate is not None:
         floats[covariate] = ["mean_x", "var_x", "cov_xy"]
@@ -144,6 +167,10 @@ def cell_pass(
         .rename(columns=lambda c: c.removeprefix(_P))
     )
     return CellPass(frame=frame, suspect=tuple(suspect))
+
+
+NON_BINARY = _P + "non_binary"
+"""Aggregate of `cell_pass(binary=True)`: rows whose finite outcome is neither 0 nor 1."""
 
 
 CANCELLATION_LIMIT = 1e4
@@ -367,3 +394,186 @@ def unit_pass(table: ir.Table, *, unit: str, factors: Sequence[str]) -> UnitPass
         n_mixed=n_mixed,
         mixed_examples=examples,
     )
+
+
+# -- ratio metrics ---------------------------------------------------------------------------------
+LIN_Y, LIN_X = _P + "lin_y", _P + "lin_x"
+"""Columns of `linearised_units`: the unit's linearised ratio (and covariate ratio)."""
+
+RATIO_VALUES = ("N", "D", "A", "B")
+"""Per-unit value columns of `ratio_units`: numerator, denominator, and the covariate's
+numerator and denominator (B = 1 for a single covariate column)."""
+
+
+def ratio_units(
+    table: ir.Table,
+    *,
+    numerator: str,
+    denominator: str,
+    covariate: Sequence[str],
+    factors: Sequence[str],
+    unit: str | None,
+    cluster: str | None,
+) -> ir.Table:
+    """One row per randomisation unit (an expression, evaluated only inside the aggregates): the
+    factors, [unit, cluster], the unit's sums N, D [, A, B] of the ratio's columns, its row count,
+    and non-null counts per column (`nn0`, `nn1`, ...). Without `unit` every row is a unit.
+
+    Integer columns are summed as integers (their range is checked before the cast to double).
+    """
+    cols = [numerator, denominator, *covariate]
+    names = ["N", "D", "A", "B"][: len(cols)]
+    if unit is None:
+        out: dict[str, ir.Value] = {f: table[f] for f in factors}
+        if cluster is not None:
+            out[cluster] = table[cluster]
+        for name, col in zip(names, cols, strict=True):
+            value = table[col]
+            out[_P + name] = value.cast("int64") if value.type().is_boolean() else value
+        out[_P + "rows"] = ibis.literal(1, type="int64")
+        for i, col in enumerate(cols):
+            out[f"{_P}nn{i}"] = table[col].notnull().cast("int64")
+        units = table.select(**out)
+    else:
+        aggs: dict[str, ir.Value] = {}
+        for name, col in zip(names, cols, strict=True):
+            typ = table[col].type()
+            if typ.is_integer() or typ.is_boolean():
+                aggs[_P + name] = table[col].cast("int64").sum()
+            else:
+                aggs[_P + name] = accurate_sum(table, table[col])
+        aggs[_P + "rows"] = table.count()
+        for i, col in enumerate(cols):
+            aggs[f"{_P}nn{i}"] = table[col].count()
+        if cluster is not None and cluster != unit:
+            aggs[_P + "cl_lo"] = table[cluster].min()
+            aggs[_P + "cl_hi"] = table[cluster].max()
+        units = table.group_by([unit, *factors]).aggregate(**aggs)
+        if cluster is not None and cluster != unit:
+            units = units.mutate(**{cluster: units[_P + "cl_lo"]})
+    if len(covariate) == 1:
+        units = units.mutate(**{_P + "B": ibis.literal(1.0, type="float64")})
+    return units
+
+
+@dataclass(frozen=True)
+class RatioPass:
+    """Per cell (one row per distinct factor combination): factor0 … factor{k-1}, n (units), rows,
+    s_<V> and s_<V><W> (Σ of the per-unit values and of their cross-products, V ≤ W in N, D, A,
+    B), zero_den (units whose denominator sum is 0), zero_den_num (those with a nonzero
+    numerator), the per-unit range lo_N, hi_N, lo_D, hi_D, and mixed_clusters."""
+
+    frame: pd.DataFrame
+    suspect: tuple[str, ...]
+    """User-side (internal) columns with NULLs or non-finite sums; `require_complete` names rows."""
+
+
+def ratio_pass(
+    units: ir.Table,
+    *,
+    columns: Sequence[str],
+    factors: Sequence[str],
+    check_clusters: bool,
+) -> RatioPass:
+    """The sufficient statistics of a ratio metric per cell, in one GROUP BY over `ratio_units`.
+
+    `columns` are the (internal) table columns behind N, D [, A [, B]], for naming suspects.
+    """
+    values = list(RATIO_VALUES[: 2 if len(columns) == 2 else 4])
+    v = {name: units[_P + name].cast("float64") for name in values}
+    aggs: dict[str, ir.Value] = {
+        _P + "n": units.count(),
+        _P + "rows": units[_P + "rows"].sum(),
+    }
+    for i, a in enumerate(values):
+        aggs[f"{_P}s_{a}"] = accurate_sum(units, v[a])
+        for b in values[i:]:
+            aggs[f"{_P}s_{a}{b}"] = accurate_sum(units, v[a] * v[b])
+    zero = v["D"] == 0.0
+    aggs[_P + "zero_den"] = zero.cast("int64").sum()
+    aggs[_P + "zero_den_num"] = (zero & (v["N"] != 0.0)).cast("int64").sum()
+    for name in ("N", "D"):
+        raw = units[_P + name]
+        finite = ~is_missing(raw)
+        aggs[f"{_P}lo_{name}"] = raw.min(where=finite)
+        aggs[f"{_P}hi_{name}"] = raw.max(where=finite)
+    for i in range(len(columns)):
+        aggs[f"{_P}nn{i}"] = units[f"{_P}nn{i}"].sum()
+    if check_clusters:
+        aggs[_P + "mixed_clusters"] = (
+            (units[_P + "cl_lo"] != units[_P + "cl_hi"]).cast("int64").sum()
+        )
+    raw = units.group_by(list(factors)).aggregate(**aggs).execute()
+    rows = raw[_P + "rows"].to_numpy(float)
+    suspect = []
+    for i, col in enumerate(columns):
+        nulls = bool(np.any(raw[f"{_P}nn{i}"].fillna(0).to_numpy(float) < rows))
+        name = values[i]
+        sums = raw[[f"{_P}s_{name}", f"{_P}s_{name}{name}"]].to_numpy(float)
+        nonfinite = not bool(np.all(np.isfinite(sums)))
+        if nulls or nonfinite:
+            suspect.append(col)
+    positional = {f: f"factor{j}" for j, f in enumerate(factors)}
+    frame = (
+        raw.drop(columns=[f"{_P}nn{i}" for i in range(len(columns))])
+        .rename(columns=positional)
+        .rename(columns=lambda c: c.removeprefix(_P))
+    )
+    return RatioPass(frame=frame, suspect=tuple(suspect))
+
+
+def linearised_units(
+    units: ir.Table,
+    *,
+    factors: Sequence[str],
+    constants: Mapping[str, Mapping[int, float]],
+    keep: Sequence[str] = (),
+) -> ir.Table:
+    """Each unit's delta-method linearised value, as a pseudo-observation whose cell mean is the
+    cell's ratio: y* = R_c + (N - R_c D) / D̄_c [and x* = Q_c + (A - Q_c B) / B̄_c]. The mean
+    machinery (HC leverage, CR1 scores) run on y*, x* gives the delta-method covariances.
+
+    `constants` maps R, iD [, Q, iB] (iD = 1 / D̄_c) to per-cell values.
+    """
+    t = _with_cell_constants(units, factors, constants)
+    out: dict[str, ir.Value] = {f: t[f] for f in factors}
+    out |= {k: t[k] for k in keep}
+    n, d = t[_P + "N"].cast("float64"), t[_P + "D"].cast("float64")
+    out[LIN_Y] = t[_P + "R"] + (n - t[_P + "R"] * d) * t[_P + "iD"]
+    if "Q" in constants:
+        a, b = t[_P + "A"].cast("float64"), t[_P + "B"].cast("float64")
+        out[LIN_X] = t[_P + "Q"] + (a - t[_P + "Q"] * b) * t[_P + "iB"]
+    return t.select(**out)
+
+
+def zero_denominator_examples(
+    units: ir.Table, *, unit: str | None, numerator: str, denominator: str, limit: int
+) -> pd.DataFrame:
+    """A few units whose denominator is 0 while the numerator is not, with their sums under the
+    user's column names `numerator` / `denominator`."""
+    d, n = units[_P + "D"].cast("float64"), units[_P + "N"].cast("float64")
+    shown = [unit] if unit is not None else []
+    picked = units.filter((d == 0.0) & (n != 0.0)).select(
+        *shown, **{numerator: units[_P + "N"], denominator: units[_P + "D"]}
+    )
+    return picked.limit(limit).execute()
+
+
+def ratio_centred_moments(
+    units: ir.Table,
+    *,
+    factors: Sequence[str],
+    constants: Mapping[str, Mapping[int, float]],
+) -> pd.DataFrame:
+    """Per cell Σe², [Σf², Σef] of the linearised deviations e = (N - R D)/D̄, f = (A - Q B)/B̄,
+    summed directly (a second pass, used where the sums of squares would cancel)."""
+    t = _with_cell_constants(units, factors, constants)
+    n, d = t[_P + "N"].cast("float64"), t[_P + "D"].cast("float64")
+    e = (n - t[_P + "R"] * d) * t[_P + "iD"]
+    aggs = {"ee": accurate_sum(t, e * e)}
+    if "Q" in constants:
+        a, b = t[_P + "A"].cast("float64"), t[_P + "B"].cast("float64")
+        f = (a - t[_P + "Q"] * b) * t[_P + "iB"]
+        aggs |= {"ff": accurate_sum(t, f * f), "ef": accurate_sum(t, e * f)}
+    out = t.group_by(_P + "cell").aggregate(**aggs).execute()
+    return out.rename(columns={_P + "cell": "cell"}).set_index("cell").sort_index()

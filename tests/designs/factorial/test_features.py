@@ -99,7 +99,9 @@ def test_result_surfaces() -> None:
         "conf_high",
         "p_value",
         "component",
+        "metric",
     ]
+    assert (tidy["metric"] == "engagement").all()
     assert list(effect_rows(res)["term"]) == ["E", "R", "K", "E:R", "E:K", "R:K", "E:R:K"]
     assert list(res.shapley.columns) == [
         "component",
