@@ -462,7 +462,7 @@ def load_spec(path: str | Path) -> StudySpec:
             "the spec is not UTF-8 text", path=shown, line=None, fix="save it as UTF-8"
         ) from None
     r = _Reader(text, shown)
-    top = r.mapping(
+    r.mapping(
         (),
         allowed=_TOP,
         required=("study", "data", "tables", "components", "metrics", "designs"),
@@ -482,7 +482,6 @@ def load_spec(path: str | Path) -> StudySpec:
     metrics = _metrics(r)
     launch = _launch(r, alpha)
     designs = _designs(r, tables, components)
-    del top
     return StudySpec(
         study=study,
         title=title,
@@ -533,12 +532,12 @@ def _data(r: _Reader, base: Path) -> DataSource:
         value = r.get(path)
         if value is None:
             return DataSource(kind=kind, line=line)
-        opts = r.mapping(path, allowed=("database",), what="data.spark")
+        r.mapping(path, allowed=("database",), what="data.spark")
         database = r.text((*path, "database"), what="data.spark.database", default=None)
         return DataSource(
             kind=kind, options=types.MappingProxyType({"database": database}), line=line
         )
-    opts = r.mapping(
+    r.mapping(
         path,
         allowed=("scenario", "n_users", "n_exposure_users", "seed"),
         required=("scenario",),
@@ -565,7 +564,6 @@ def _data(r: _Reader, base: Path) -> DataSource:
         ),
         "seed": r.number((*path, "seed"), what="seed", default=7, low=0, integer=True),
     }
-    del opts
     return DataSource(kind=kind, options=types.MappingProxyType(out_opts), line=line)
 
 
