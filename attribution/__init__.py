@@ -43,8 +43,12 @@ _LAZY = {
     "dml": ("attribution.designs.dml", "dml"),
     "graph": ("attribution.graph", None),
     "metrics": ("attribution.metrics", None),
+    "Study": ("attribution.study", "Study"),
     "experiment": ("attribution.designs.experiment", "experiment"),
     "decompose_lift": ("attribution.designs.experiment", "decompose_lift"),
+    "adjust_pvalues": ("attribution.multiple_testing", "adjust_pvalues"),
+    "simultaneous_intervals": ("attribution.multiple_testing", "simultaneous_intervals"),
+    "sequential": ("attribution.sequential", None),
 }
 
 __all__ = [
@@ -58,7 +62,9 @@ __all__ = [
     "EstimationError",
     "OptionError",
     "Result",
+    "Study",
     "__version__",
+    "adjust_pvalues",
     "as_table",
     "compare",
     "config",
@@ -72,7 +78,9 @@ __all__ = [
     "factorial",
     "graph",
     "metrics",
+    "sequential",
     "simulate",
+    "simultaneous_intervals",
     "synth",
     "validate",
 ]

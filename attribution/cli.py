@@ -1,4 +1,4 @@
-"""Command line: ``attribution validate | demo``.
+"""Command line: ``attribution validate | demo | run | report``.
 
 Exit codes: 0 success, 1 a contract/data/design error or any other failure (one line on stderr, no
 traceback; ``--debug`` shows it), 2 usage error.
@@ -81,6 +81,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from attribution.study import Study
+
+    study = Study.from_yaml(args.spec)
+    out = study.run(args.out, notebooks=not args.no_notebooks, progress=not args.quiet)
+    print(f"study written to {out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from attribution.study import Study
+
+    study = Study.from_yaml(args.spec)
+    out = study.report(args.out, progress=not args.quiet)
+    print(f"report and memo re-rendered in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -120,6 +138,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
     d.set_defaults(func=_cmd_demo)
+
+    r = sub.add_parser("run", help="run a study spec: every design, triangulation, decisions, memo")
+    r.add_argument("spec", help="the study spec (YAML), e.g. examples/homefeed.yaml")
+    r.add_argument("--out", default=None, help="output folder (default reports/<study>)")
+    r.add_argument("--no-notebooks", action="store_true", help="skip the notebooks and report.html")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    r.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("report", help="re-render report.html and the memo from results.json")
+    p.add_argument("spec", help="the study spec (YAML)")
+    p.add_argument("--out", default=None, help="the study's folder (default reports/<study>)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -8,6 +8,7 @@ Hierarchy::
         DataTooLarge       a design would pull more rows out of the engine than allowed
       DesignError          the table is fine but the design cannot be estimated from it
       OptionError          an option value outside its vocabulary or range
+        StudySpecError     a study spec (YAML) is wrong; names the file, the line and the fix
       EstimationError      the numerics failed (singular matrix, optimiser did not converge)
       ReportError          a report notebook failed to execute or render
 """
@@ -30,6 +31,7 @@ __all__ = [
     "EstimationError",
     "OptionError",
     "ReportError",
+    "StudySpecError",
 ]
 
 
@@ -113,6 +115,25 @@ class DesignError(AttributionError, ValueError):
 
 class OptionError(AttributionError, ValueError):
     """An option is outside its vocabulary or range."""
+
+
+class StudySpecError(OptionError):
+    """A study spec is wrong: the message names the file and the line to fix (``path``, ``line``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None,
+        fix: str | None = None,
+        columns: Sequence[str] = (),
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = f"{path}, line {line}" if line is not None else path
+        super().__init__(f"{where}: {message}", columns=columns, fix=fix)
 
 
 class EstimationError(AttributionError, RuntimeError):

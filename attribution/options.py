@@ -9,20 +9,25 @@ from attribution.errors import OptionError
 __all__ = [
     "AggType",
     "BasePeriod",
+    "BoundaryMethod",
     "ControlGroup",
     "Correction",
     "EstMethod",
     "FeVcov",
+    "Futility",
     "HonestInference",
     "HonestMethod",
     "ImpactMethod",
     "Jackknife",
     "LaunchMethod",
     "LiftInterval",
+    "MonitorMethod",
+    "PAdjustMethod",
     "Permutation",
     "PlotKind",
     "SaControl",
     "SeMethod",
+    "SimultaneousMethod",
     "SynthMethod",
     "VMethod",
     "Vcov",
@@ -65,6 +70,18 @@ LiftInterval = Literal["delta", "fieller"]
 """Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]
 """ADH predictor weights V: chosen on the pre-period MSPE, or cross-validated (ADH 2015)."""
+PAdjustMethod = Literal["bonferroni", "holm", "hochberg", "sidak", "bh", "by", "none"]
+"""Multiple-testing adjustments (statsmodels `multipletests` names: fdr_bh → "bh", fdr_by → "by")."""
+SimultaneousMethod = Literal["max_t", "bonferroni", "sidak"]
+"""Simultaneous intervals: single-step max-t from the joint covariance, or the two bounds."""
+BoundaryMethod = Literal[
+    "obrien_fleming", "pocock", "lan_demets_obrien_fleming", "lan_demets_pocock"
+]
+"""Group-sequential efficacy boundaries: classical (planned looks) or Lan-DeMets alpha spending."""
+Futility = Literal["beta_spending"]
+"""Futility bounds: non-binding, by beta spending in the efficacy bound's family (sequential.boundaries)."""
+MonitorMethod = Literal["msprt", "confidence_sequence"]
+"""Always-valid monitoring: mixture SPRT (Johari et al.) or asymptotic confidence sequence."""
 
 
 def check_option(name: str, value: Any, vocabulary: Any) -> Any:

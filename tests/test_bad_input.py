@@ -35,6 +35,7 @@ from tests.bad_input import dml as dml_entries
 from tests.bad_input import experiment as experiment_entries
 from tests.bad_input import graph as graph_family
 from tests.bad_input import holdout as holdout_family
+from tests.bad_input import sequential as sequential_entries
 from tests.bad_input.registry import Entry, cached
 
 # Texts no message may contain: internal names and numpy reprs.
@@ -53,6 +54,7 @@ ENTRIES: dict[str, Entry] = {
     **graph_family.ENTRIES,
     **holdout_family.ENTRIES,
     **experiment_entries.ENTRIES,
+    **sequential_entries.ENTRIES,
 }
 NAMES = sorted(ENTRIES)
 

@@ -254,7 +254,15 @@ DESIGNS: dict[str, Callable[[], Result]] = {
     "experiment": lambda: _experiment_designs()["experiment"](),
     "decompose_lift": lambda: _experiment_designs()["decompose_lift"](),
     **_holdout_designs(),
+    "sequential.monitor": lambda: _sequential_monitor(),
 }
+
+
+def _sequential_monitor() -> Result:
+    from attribution.sequential import monitor
+    from tests.bad_input.sequential import daily_frame
+
+    return monitor(daily_frame(), arm="arm", unit="user_id", metric="engagement", time="day")
 
 
 def _experiment_designs() -> dict[str, Callable[[], Result]]:
@@ -319,7 +327,7 @@ def test_registry_is_complete():
         "experiment": at.experiment,
         "decompose_lift": at.decompose_lift,
     }
-    for ns in ("did", "synth", "graph"):
+    for ns in ("did", "synth", "graph", "sequential"):
         module = getattr(at, ns)
         for name in module.__all__:
             obj = getattr(module, name)

@@ -20,7 +20,7 @@ from attribution.designs.did.influence import Influence
 from attribution.errors import DesignError
 from attribution.inference import critical_value
 
-__all__ = ["Aggregation", "aggregate"]
+__all__ = ["Aggregation", "aggregate", "weighted_mean"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,18 @@ class Aggregation:
     influence: Influence
     overall_estimate: float
     overall_std_error: float
+    weights: np.ndarray
+    """(rows × cells): each row's weights over the ATT(g,t) cells (for "simple": the overall's)."""
+    overall_weights: np.ndarray
+    """(cells,): the overall effect's weights over the ATT(g,t) cells (they sum to one)."""
+
+
+def weighted_mean(weights: np.ndarray, values: np.ndarray) -> float:
+    """Σ weights·values over the cells with a nonzero weight (NaN if one of those is NaN); the
+    treated cells' mean outcome under an aggregation's weights."""
+    weights = np.asarray(weights, float)
+    used = weights != 0
+    return float(weights[used] @ np.asarray(values, float)[used])
 
 
 def _weights_rows(
@@ -216,6 +228,8 @@ def aggregate(
             influence=o_infl,
             overall_estimate=float(o_theta[0]),
             overall_std_error=o_se,
+            weights=overall_a[None, :],
+            overall_weights=overall_a,
         )
     row_infl = infl.combine(np.array(rows_a), np.array(rows_u).T)
     theta = np.array(rows_theta)
@@ -229,4 +243,6 @@ def aggregate(
         influence=row_infl,
         overall_estimate=float(o_theta[0]),
         overall_std_error=o_se,
+        weights=np.array(rows_a),
+        overall_weights=overall_a,
     )

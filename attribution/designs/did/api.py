@@ -27,10 +27,11 @@ import pandas as pd
 from attribution import config
 from attribution.data.checks import require_complete, require_unique
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
-from attribution.designs.did.aggregate import Aggregation, aggregate
+from attribution.designs.did.aggregate import Aggregation, aggregate, weighted_mean
 from attribution.designs.did.fixed_effects import (
     VCOV_NOTES,
     codes,
+    dummy_means,
     fit_fe_ols,
     relative_time,
     wald_chi2,
@@ -39,6 +40,8 @@ from attribution.designs.did.group_time import (
     EMPTY_NOTE,
     SEPARATION_NOTE,
     Cell,
+    cell_means_from_moments,
+    cell_means_from_rows,
     drop_inestimable,
     gt_from_moments,
     gt_with_covariates,
@@ -335,6 +338,11 @@ def att_gt(
             separation_note(cells, separated, covariates), AttributionWarning, stacklevel=2
         )
     cells, att, infl, separated = drop_inestimable(cells, att, infl, base_period, separated)
+    cell_means = (
+        cell_means_from_rows(frame, cells, panel.periods)
+        if covariates
+        else cell_means_from_moments(mom, cells)
+    )
     options = {
         "yname": yname,
         "tname": tname,
@@ -358,6 +366,7 @@ def att_gt(
         att,
         infl,
         separated=separated,
+        cell_means=cell_means,
         options=options,
         data=fingerprint(panel.table, n_rows=panel.n_rows),
         periods=panel.periods,
@@ -419,6 +428,7 @@ def att_gt_from_moments(
         cells,
         att,
         infl,
+        cell_means=cell_means_from_moments(moments, cells),
         options={
             "control_group": control_group,
             "anticipation": float(anticipation),
@@ -463,6 +473,7 @@ def _att_gt_result(
     seed: int,
     est_method: str | None = None,
     separated: np.ndarray | None = None,
+    cell_means: np.ndarray | None = None,
 ) -> AttGtResult:
     """Inference, the tidy table, the headline and the pre-test for estimated cells.
 
@@ -558,7 +569,17 @@ def _att_gt_result(
         pretest_df=wald_df,
         vcov=inf.vcov,
         influence=infl,
+        cell_means=cell_means,
+        treated_mean=_treated_mean(simple.overall_weights, cell_means),
     )
+
+
+def _treated_mean(weights: np.ndarray, cell_means: np.ndarray | None) -> float | None:
+    """The treated cells' mean observed outcome under an aggregation's weights (None if unknown)."""
+    if cell_means is None:
+        return None
+    m = weighted_mean(weights, cell_means)
+    return m if math.isfinite(m) else None
 
 
 def aggte(
@@ -685,6 +706,10 @@ def aggte(
         n_units=result.n_units,
         vcov=agg.vcov,
         influence=agg.influence,
+        treated_mean=_treated_mean(agg.overall_weights, result.cell_means),
+        treated_means=None
+        if result.cell_means is None
+        else np.array([weighted_mean(a, result.cell_means) for a in agg.weights]),
     )
 
 
@@ -752,6 +777,7 @@ def twfe(
     return _coefficient_result(
         df,
         req,
+        treated=d.to_numpy() == 1.0,
         design="did.twfe",
         yname=yname,
         x=df[[treatment, *covs]].to_numpy(float),
@@ -828,6 +854,7 @@ def did_2x2(
     return _coefficient_result(
         df,
         req,
+        treated=x[:, 0] == 1.0,
         design="did.2x2",
         yname=yname,
         x=x,
@@ -870,6 +897,7 @@ def _coefficient_result(
     df: pd.DataFrame,
     req: Any,
     *,
+    treated: np.ndarray,
     design: str,
     yname: str,
     x: np.ndarray,
@@ -883,7 +911,11 @@ def _coefficient_result(
     n_units: int,
     n_periods: int,
 ) -> TwfeResult:
-    """Fit ``y ~ x | fe`` and wrap the coefficients as a TwfeResult (twfe and the 2×2 DiD)."""
+    """Fit ``y ~ x | fe`` and wrap the coefficients as a TwfeResult (twfe and the 2×2 DiD).
+
+    `treated` marks the treated rows (treatment 1; group × post 1): their (regression-weighted)
+    mean outcome is the result's `treated_mean`, from which `baseline` subtracts the coefficient."""
+    y = df[yname].to_numpy(float)
     fit = fit_fe_ols(
         df[yname].to_numpy(float),
         x,
@@ -911,6 +943,7 @@ def _coefficient_result(
         n_clusters=fit.n_clusters,
         vcov_type=VCOV_NOTES[req.vcov],
         vcov=fit.vcov,
+        treated_mean=float(dummy_means(y, treated[:, None].astype(float), weights)[0]),
     )
 
 
@@ -931,8 +964,13 @@ def _event_result(
     estimator: str,
     vcov_type: str,
     extra: pd.DataFrame | None = None,
+    treated_means: np.ndarray | None = None,
 ) -> EventStudyResult:
-    """The event-study table (pointwise intervals + sup-t band), its pre-trend check, the result."""
+    """The event-study table (pointwise intervals + sup-t band), its pre-trend check, the result.
+
+    `treated_means` (one per event time): the treated rows' mean outcome at that event time,
+    weighted within it as its coefficient weights its cells; the result's `baseline` averages the
+    post-period ones as the headline averages the coefficients."""
     event_times = np.asarray(event_times, dtype=np.int64)
     if not (event_times >= 0).any():
         raise DesignError(
@@ -970,6 +1008,7 @@ def _event_result(
         dof=dof,
         vcov=vcov,
         extra=extra,
+        treated_means=None if treated_means is None else np.asarray(treated_means, float),
     )
 
 
@@ -1041,6 +1080,7 @@ def event_study(
     if len(times) == 0:
         raise DesignError("no event time besides the reference is observed", columns=[gname])
     x = (rel[:, None] == times[None, :]).astype(float)
+    treated_means = dummy_means(frame[yname].to_numpy(float), x, w)
     fit = fit_fe_ols(
         frame[yname].to_numpy(float),
         x,
@@ -1081,6 +1121,7 @@ def event_study(
         n_clusters=fit.n_clusters,
         estimator="twfe",
         vcov_type=VCOV_NOTES[vcov],
+        treated_means=treated_means,
     )
 
 
@@ -1156,6 +1197,7 @@ def sun_abraham(
         vcov=vcov,
         weights=w,
     )
+    cell_means = dummy_means(df[yname].to_numpy(float), x, w)
     es, nu, v_nu, share = iw_aggregate(
         cells["group"].to_numpy(),
         cells["event_time"].to_numpy(),
@@ -1203,6 +1245,7 @@ def sun_abraham(
         estimator="sun_abraham",
         vcov_type=VCOV_NOTES[vcov],
         extra=cohort_effects,
+        treated_means=share @ cell_means,  # the IW shares of the coefficients, per event time
     )
 
 
@@ -1298,7 +1341,18 @@ def honest_did(
         e=e,
         breakdown=breakdown,
         n_units=n_units if isinstance(n_units, int) else None,
+        treated_mean=_event_treated_mean(result, e),
     )
+
+
+def _event_treated_mean(result: Any, e: int) -> float | None:
+    """The treated mean outcome a result reports at event time `e` (its `treated_means` row)."""
+    means = getattr(result, "treated_means", None)
+    table = getattr(result, "table", None)
+    if means is None or not isinstance(table, pd.DataFrame) or "event_time" not in table.columns:
+        return None
+    at_e = np.asarray(means, float)[(table["event_time"] == e).to_numpy()]
+    return float(at_e[0]) if len(at_e) == 1 and math.isfinite(at_e[0]) else None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1410,6 +1464,7 @@ def _cs_event_study(
     est, vcov = np.asarray(est, float), np.asarray(vcov, float)
     keep = np.diag(vcov) > 0  # the universal base period is reported as 0 with variance 0
     ref = int(times[~keep][0]) if (~keep).any() else -1
+    means = agg.treated_means
     return _event_result(
         design="did.cs_dynamic",
         event_times=times[keep],
@@ -1427,6 +1482,7 @@ def _cs_event_study(
         else count_distinct(t, cluster),
         estimator="callaway_santanna",
         vcov_type="influence-function (Callaway & Sant'Anna 2021), normal intervals",
+        treated_means=None if means is None else np.asarray(means, float)[keep],
     )
 
 
@@ -1531,6 +1587,7 @@ def stacked_did(
             stacklevel=2,
         )
     st = stacks.frame
+    treated_means = dummy_means(st[yname].to_numpy(float), stacks.x, None)
     fit = fit_fe_ols(
         st[yname].to_numpy(float),
         stacks.x,
@@ -1570,4 +1627,5 @@ def stacked_did(
         n_clusters=fit.n_clusters,
         estimator="stacked",
         vcov_type=VCOV_NOTES["CR1"],
+        treated_means=treated_means,
     )

@@ -44,6 +44,7 @@ __all__ = [
     "FeFit",
     "codes",
     "demean",
+    "dummy_means",
     "fit_fe_ols",
     "relative_time",
     "wald_chi2",
@@ -241,6 +242,16 @@ def wald_chi2(est: np.ndarray, vcov: np.ndarray) -> tuple[float, int, float]:
         ) from exc
     df = int(est.size)
     return stat, df, float(stats.chi2.sf(stat, df))
+
+
+def dummy_means(y: np.ndarray, x: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The (weighted) mean of `y` over the rows where each 0/1 column of `x` is 1 (NaN if none):
+    the treated rows' observed mean behind each treatment or event-time coefficient."""
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    xw = np.asarray(x, float) * w[:, None]
+    n = xw.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (xw.T @ np.asarray(y, float)) / n, np.nan)
 
 
 def codes(values: pd.Series | np.ndarray) -> np.ndarray:

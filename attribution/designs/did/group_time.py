@@ -60,6 +60,8 @@ __all__ = [
     "SEPARATION_NOTE",
     "Cell",
     "Inference",
+    "cell_means_from_moments",
+    "cell_means_from_rows",
     "drop_inestimable",
     "gt_from_moments",
     "gt_with_covariates",
@@ -181,6 +183,38 @@ def gt_from_moments(mom: CohortMoments, cells: Sequence[Cell]) -> tuple[np.ndarr
         for rows, sign, coef, _ in sides:
             M[rows, k, :] = sign * coef
     return att, M
+
+
+def cell_means_from_moments(mom: CohortMoments, cells: Sequence[Cell]) -> np.ndarray:
+    """The treated cohort's observed (weighted) mean outcome in each cell's period, from the same
+    moments (the per-period centring added back); NaN without observations or without `centre`.
+
+    A cell's counterfactual mean is this minus its ATT(g,t): what `baseline` averages."""
+    out = np.full(len(cells), np.nan)
+    if mom.centre is None:
+        return out
+    for k, c in enumerate(cells):
+        rows = mom.cohorts == c.group
+        W = mom.first[rows, mom.col_w(c.t_idx)].sum()
+        if W > 0:
+            out[k] = mom.first[rows, mom.col_y(c.t_idx)].sum() / W + mom.centre[c.t_idx]
+    return out
+
+
+def cell_means_from_rows(
+    frame: pd.DataFrame, cells: Sequence[Cell], periods: np.ndarray
+) -> np.ndarray:
+    """The same treated means from the pulled unit rows (`stats.unit_rows`) of the covariate path."""
+    w = frame["_w"].to_numpy(float)
+    key = pd.MultiIndex.from_arrays([frame["_g"].to_numpy(float), frame["_t"].to_numpy(float)])
+    sums = pd.DataFrame({"wy": w * frame["_y"].to_numpy(float), "w": w}, index=key)
+    sums = sums.groupby(level=[0, 1]).sum()
+    out = np.full(len(cells), np.nan)
+    for k, c in enumerate(cells):
+        hit = (c.group, float(periods[c.t_idx]))
+        if hit in sums.index and sums.at[hit, "w"] > 0:
+            out[k] = sums.at[hit, "wy"] / sums.at[hit, "w"]
+    return out
 
 
 # -------------------------------------------------------------------------------------------------

@@ -113,6 +113,14 @@ def breakdown_check(breakdown: float, *, method: str, e: int) -> Check:
     return Check(name="breakdown value", passed=passed, detail=detail, statistic=b)
 
 
+def _baseline(treated_mean: float | None, headline: Estimate) -> float | None:
+    """The treated cells' counterfactual mean: their mean observed outcome (weighted as the headline
+    weights its cells) minus the headline effect, so headline / baseline is the relative lift."""
+    if treated_mean is None or not math.isfinite(treated_mean):
+        return None
+    return float(treated_mean - headline.estimate)
+
+
 # ------------------------------------------------------------------------------------------------
 # Callaway & Sant'Anna
 # ------------------------------------------------------------------------------------------------
@@ -163,6 +171,10 @@ class AttGtResult(Result):
     pretest_df: int
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     influence: Influence = field(repr=False, metadata={"internal": True})
+    cell_means: np.ndarray | None = field(default=None, repr=False, metadata={"internal": True})
+    """Per table row: the treated cohort's observed mean outcome in that period (aggte reads it)."""
+    treated_mean: float | None = None
+    """Mean observed outcome of the post-treatment cells, weighted as the headline weights them."""
 
     @property
     def headline(self) -> Estimate:
@@ -171,6 +183,11 @@ class AttGtResult(Result):
     @property
     def sample_size(self) -> int:
         return int(self.n_units)
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated cells' counterfactual mean (`treated_mean` minus the overall ATT)."""
+        return _baseline(self.treated_mean, self.overall)
 
     def summary(self) -> str:
         """The tidy table plus what R `did` prints under it (comparison group, pre-test)."""
@@ -257,10 +274,19 @@ class AggteResult(Result):
     n_units: int
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     influence: Influence | None = field(repr=False, metadata={"internal": True})
+    treated_mean: float | None = None
+    """Mean observed outcome of the treated cells the overall ATT averages, with its weights."""
+    treated_means: np.ndarray | None = field(default=None, repr=False)
+    """Per table row: the treated cells' mean observed outcome, weighted as that row's ATT."""
 
     @property
     def headline(self) -> Estimate:
         return self.overall
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated cells' counterfactual mean (`treated_mean` minus the overall ATT)."""
+        return _baseline(self.treated_mean, self.overall)
 
     @property
     def overall_att(self) -> float:
@@ -355,10 +381,20 @@ class TwfeResult(Result):
     n_clusters: int | None
     vcov_type: str
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
+    treated_mean: float | None = None
+    """Mean observed outcome of the treated rows (treatment 1; group × post 1), regression-weighted."""
 
     @property
     def headline(self) -> Estimate:
         return Estimate.from_row(self.table.iloc[0], label=self.headline_label)
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated rows' counterfactual mean: `treated_mean` minus the treatment coefficient.
+
+        Every TwfeResult has a binary treatment (a continuous exposure goes to the DML design), so
+        the coefficient is an effect on the treated rows, however TWFE weights them."""
+        return _baseline(self.treated_mean, self.headline)
 
     @property
     def sample_size(self) -> int:
@@ -399,6 +435,23 @@ class EventStudyResult(Result):
     """Degrees of freedom of the t intervals (None: normal intervals)."""
     vcov: np.ndarray = field(repr=False, metadata={"internal": True})
     extra: pd.DataFrame | None = field(default=None, repr=False, metadata={"internal": True})
+    treated_means: np.ndarray | None = field(default=None, repr=False)
+    """Per event time (table row): the treated rows' mean observed outcome, weighted within the
+    event time as its coefficient weights its cells (the IW shares for Sun & Abraham)."""
+
+    @property
+    def treated_mean(self) -> float | None:
+        """Mean of `treated_means` over the post-period event times (the headline's weights)."""
+        if self.treated_means is None:
+            return None
+        post = (self.table["event_time"] >= 0).to_numpy()
+        m = np.asarray(self.treated_means, float)[post]
+        return float(m.mean()) if len(m) and np.isfinite(m).all() else None
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated post-period rows' counterfactual mean: `treated_mean` minus the headline."""
+        return _baseline(self.treated_mean, self.headline)
 
     @property
     def headline(self) -> Estimate:
@@ -506,6 +559,8 @@ class HonestResult(Result):
     e: int
     breakdown: float
     n_units: int | None = None
+    treated_mean: float | None = None
+    """The source event study's treated mean outcome at event time `e` (None if it has none)."""
 
     @property
     def headline(self) -> Estimate:
@@ -514,6 +569,11 @@ class HonestResult(Result):
             term=f"ATT(e={self.e})",
             label=f"effect at event time {self.e}, conventional interval (robust ones in the table)",
         )
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated rows' counterfactual mean at event time `e`: `treated_mean` minus θ."""
+        return _baseline(self.treated_mean, self.headline)
 
     @property
     def sample_size(self) -> int | None:

@@ -59,6 +59,7 @@ class CohortMoments:
     balanced: bool
     cluster_first: np.ndarray | None = None  # (C, H, D) Σ z per cluster and cohort
     cluster_units: np.ndarray | None = None  # (C,) units per cluster
+    centre: np.ndarray | None = None  # (T,) the per-period shift taken off the outcomes
 
     @property
     def n(self) -> int:
@@ -175,6 +176,7 @@ def cohort_moments(panel: DidPanel) -> CohortMoments:
         balanced=panel.balanced,
         cluster_first=cluster_first,
         cluster_units=cluster_units,
+        centre=np.array([float(shift[p]) for p in periods]),
     )
 
 
@@ -196,7 +198,8 @@ def cohort_moments_from_arrays(
     periods = np.asarray(periods, float)
     G = np.where((np.asarray(G, float) > periods[-1]), 0.0, np.asarray(G, float))
     w = np.ones(n) if w is None else np.asarray(w, float)
-    Yc = Y - Y.mean(axis=0)
+    centre = Y.mean(axis=0)
+    Yc = Y - centre
     Z = np.column_stack([w[:, None] * Yc, w, np.ones(n)])
     cohorts, h = np.unique(G, return_inverse=True)
     H, D = len(cohorts), Z.shape[1]
@@ -221,6 +224,7 @@ def cohort_moments_from_arrays(
         balanced=True,
         cluster_first=cluster_first,
         cluster_units=cluster_units,
+        centre=centre,
     )
 
 

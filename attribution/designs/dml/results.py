@@ -108,6 +108,16 @@ class DmlResult(Result):
         return Estimate.from_row(row, label=label)
 
     @property
+    def baseline(self) -> float | None:
+        """The doubly robust mean outcome with every component off (the combinations' all-off
+        cell), as the factorial design's all-off cell mean. None otherwise: a continuous exposure's
+        slope has no untreated reference, and a single discrete treatment's average effect keeps
+        no per-level mean outcome here."""
+        if self.cell_means is None:
+            return None
+        return float(self.cell_means.iloc[0])
+
+    @property
     def _baseline_level(self) -> str:
         return str(self.provenance.options.get("baseline_level"))
 

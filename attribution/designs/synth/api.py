@@ -658,6 +658,7 @@ def conformal_interval(
         n_pre=problem.n_pre,
         treated_unit=tu,
         n_units=len(problem.units),
+        treated_mean=float(np.mean(y1[problem.n_pre :])),
         alpha=alpha,
         permutation=permutation,
         q=q,

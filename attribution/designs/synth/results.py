@@ -70,6 +70,9 @@ class SynthResult(Result):
     diagnostics: dict = field(default_factory=dict)
     n_reps: int | None = None
     beta: pd.Series | None = field(default=None, repr=False)  # covariate coefficients (projected)
+    treated_mean: float | None = None
+    """Mean observed outcome over the treated post-period unit-periods, each cohort weighted as in
+    the ATT (on the outcome itself, before any covariate projection)."""
     # arrays kept for plots; not serialised
     Y: np.ndarray = field(repr=False, metadata={"internal": True})
     units: pd.Index = field(repr=False, metadata={"internal": True})
@@ -96,6 +99,14 @@ class SynthResult(Result):
     def sample_size(self) -> int:
         """Number of units (treated and donors)."""
         return int(self.Y.shape[0])
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated unit-periods' counterfactual mean: their mean observed outcome minus the ATT
+        (the cells and weights of the ATT), so headline / baseline is the relative lift."""
+        if self.treated_mean is None:
+            return None
+        return float(self.treated_mean - self.estimate)
 
     # -- views ---------------------------------------------------------------------------------
     def trajectories(self, cohort: object | None = None) -> pd.DataFrame:
@@ -223,6 +234,12 @@ class SyntheticControlResult(Result):
         return len(self.problem.units)
 
     @property
+    def baseline(self) -> float | None:
+        """The synthetic control's mean over the post periods: the treated unit's post-period mean
+        minus the average gap (the headline)."""
+        return float(self.synthetic_path.to_numpy(float)[self.problem.n_pre :].mean())
+
+    @property
     def gaps(self) -> pd.Series:
         """Treated minus synthetic outcome, by period."""
         return (self.treated_path - self.synthetic_path).rename("gap")
@@ -264,6 +281,8 @@ class ConformalResult(Result):
     q: float
     treated_unit: Any
     n_units: int
+    treated_mean: float | None = None
+    """Mean observed outcome of the treated unit over the post periods."""
 
     @property
     def headline(self) -> Estimate:
@@ -280,3 +299,10 @@ class ConformalResult(Result):
     def sample_size(self) -> int:
         """Number of units (the treated unit and its donors)."""
         return int(self.n_units)
+
+    @property
+    def baseline(self) -> float | None:
+        """The treated unit's post-period mean minus the constant effect (the mean gap)."""
+        if self.treated_mean is None:
+            return None
+        return float(self.treated_mean - self.headline.estimate)

@@ -147,6 +147,7 @@ def sdid_result(
         diagnostics=diagnostics,
         n_reps=n_reps,
         beta=beta,
+        treated_mean=_treated_post_mean(panel.Y, fits, weights),
         Y=Y,
         units=panel.units,
         times=panel.times,
@@ -156,6 +157,14 @@ def sdid_result(
         lambdas=tuple(f.lam for f in fits),
         replicates=reps,
     )
+
+
+def _treated_post_mean(Y: np.ndarray, fits: list[CohortFit], weights: np.ndarray) -> float:
+    """Mean observed outcome of each cohort's treated units over its post periods, averaged with
+    the ATT's cohort weights. `Y` is the outcome itself (not the covariate-projected one), so the
+    baseline is on the outcome's scale."""
+    means = [float(Y[f.treated, f.spec.adoption :].mean()) for f in fits]
+    return float(np.dot(weights, means))
 
 
 def _cohort_diagnostics(Y: np.ndarray, f: CohortFit) -> dict:
@@ -417,6 +426,7 @@ def conformal_result(
     permutation: str,
     q: float,
     provenance: Provenance,
+    treated_mean: float | None = None,
 ) -> ConformalResult:
     """The ConformalResult: one row per post period (gaps `centre`) and the constant-effect row."""
     rows = [
@@ -454,4 +464,5 @@ def conformal_result(
         q=float(q),
         treated_unit=treated_unit,
         n_units=int(n_units),
+        treated_mean=treated_mean,
     )

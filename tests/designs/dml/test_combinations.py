@@ -93,6 +93,9 @@ def test_contributions_cover_the_truth_and_add_up_to_the_total():
     cells = res.cell_means
     assert list(cells.index) == ["none", "E", "R", "E+R", "K", "E+K", "R+K", "E+R+K"]
     assert cells["E+R+K"] - cells["none"] == pytest.approx(h.estimate, abs=1e-12)
+    # the baseline is the all-off cell mean (as the factorial design's), near E[y(none)] = 0 + E[2w1 + w2]
+    assert res.baseline == cells["none"]
+    assert res.baseline == pytest.approx(float((2 * df["w1"] + df["w2"]).mean()), abs=0.15)
     assert next(c for c in res.checks if c.name == "propensity overlap").passed is True
     assert res.combinations and "Shapley" in res.description
     json.dumps(res.to_dict(), allow_nan=False)
