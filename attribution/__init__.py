@@ -49,6 +49,8 @@ _LAZY = {
     "adjust_pvalues": ("attribution.multiple_testing", "adjust_pvalues"),
     "simultaneous_intervals": ("attribution.multiple_testing", "simultaneous_intervals"),
     "sequential": ("attribution.sequential", None),
+    "cumulative_impact": ("attribution.designs.holdout", "cumulative_impact"),
+    "holdout_readout": ("attribution.designs.holdout", "holdout_readout"),
 }
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "compare",
     "config",
     "connect",
+    "cumulative_impact",
     "decompose",
     "decompose_lift",
     "did",
@@ -77,6 +80,7 @@ __all__ = [
     "experiment",
     "factorial",
     "graph",
+    "holdout_readout",
     "metrics",
     "sequential",
     "simulate",

@@ -326,6 +326,8 @@ def test_registry_is_complete():
         "dml": at.dml,
         "experiment": at.experiment,
         "decompose_lift": at.decompose_lift,
+        "cumulative_impact": at.cumulative_impact,
+        "holdout_readout": at.holdout_readout,
     }
     for ns in ("did", "synth", "graph", "sequential"):
         module = getattr(at, ns)
