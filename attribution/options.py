@@ -11,7 +11,6 @@ __all__ = [
     "BasePeriod",
     "BoundaryMethod",
     "ControlGroup",
-    "Correction",
     "EstMethod",
     "FeVcov",
     "Futility",
@@ -60,9 +59,6 @@ HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
-Correction = Literal["holm", "bonferroni", "none"]
-"""Multiple-testing correction of `at.experiment` within each family of tests (primary metrics ×
-arms, guardrails, segments); grows with `attribution.multiple_testing` (hochberg, sidak, bh, by)."""
 LiftInterval = Literal["delta", "fieller"]
 """Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]

@@ -53,7 +53,7 @@ from attribution.designs.experiment.stats import (
 from attribution.errors import AttributionWarning, DataError, DesignError
 from attribution.inference import wald_table
 from attribution.metrics import Mean, Metric, Proportion, Ratio
-from attribution.options import Correction, LiftInterval, check_alpha, check_option
+from attribution.options import LiftInterval, PAdjustMethod, check_alpha, check_option
 from attribution.results import TIDY_COLUMNS, Check, Provenance
 
 __all__ = ["decompose_lift", "experiment"]
@@ -75,7 +75,7 @@ def experiment(
     surface: str | None = None,
     time: str | None = None,
     cluster: str | None = None,
-    correction: Correction = "holm",
+    correction: PAdjustMethod = "holm",
     alpha: float = 0.05,
     lift_interval: LiftInterval = "delta",
     allocation: Mapping[Any, float] | None = None,
@@ -106,14 +106,16 @@ def experiment(
     cluster: a coarser independent unit (e.g. a household): every `Mean` becomes the ratio
         Σ value / Σ units over clusters and the delta method runs over clusters.
     correction: multiple-testing adjustment within each family (primary metrics × arms;
-        guardrails; secondary metrics; each metric × arm's segments).
+        guardrails; secondary metrics; each metric × arm's segments), by
+        `at.adjust_pvalues`: "holm" (default), "hochberg", "bonferroni", "sidak" (family-wise
+        error), "bh", "by" (false discovery rate) or "none".
     alpha: intervals are (1 − alpha); decisions compare adjusted p-values with alpha.
     lift_interval: "delta" (delta method on the log ratio of means) or "fieller".
     allocation: the planned share of units per arm for the sample-ratio-mismatch check
         (default: equal shares).
     """
     alpha = check_alpha(alpha)
-    correction = check_option("correction", correction, Correction)
+    correction = check_option("correction", correction, PAdjustMethod)
     lift_interval = check_option("lift_interval", lift_interval, LiftInterval)
     if control is not None and (not isinstance(control, str | int) or isinstance(control, bool)):
         raise DesignError(f"control={control!r} must be an arm value (a string or an integer)")

@@ -228,6 +228,43 @@ def _holm(p):
     return out
 
 
+@pytest.mark.parametrize(("method", "sm_name"), [("bh", "fdr_bh"), ("hochberg", "simes-hochberg")])
+def test_adjusted_p_values_are_adjust_pvalues_within_each_family(method, sm_name):
+    """Every family (primary metrics × arms, guardrails, secondary metrics, each comparison's
+    segments) is adjusted by `at.adjust_pvalues`, which equals statsmodels' `multipletests`."""
+    from statsmodels.stats.multitest import multipletests
+
+    from attribution.multiple_testing import adjust_pvalues
+
+    df = users(6_000, seed=3, lift=0.1, arms=3)
+    metrics = [
+        Ratio("clicks", "impressions", role="primary"),
+        Mean("engagement", role="primary"),
+        Proportion("converted", role="guardrail", tolerated_loss_pct=50.0),
+        Mean("sessions"),
+    ]
+    tab = experiment(
+        df, arm="arm", unit="user", metrics=metrics, segments="segment", correction=method
+    ).tidy()
+    whole = tab["segment"].isna()
+    families = [whole & (tab["role"] == role) for role in ("primary", "guardrail", "secondary")]
+    for (metric, arm), _grp in tab[~whole].groupby(["metric", "arm"]):
+        families.append(~whole & (tab["metric"] == metric) & (tab["arm"] == arm))
+    assert len(families) == 3 + 4 * 2
+    assert sum(int(f.sum()) for f in families) == len(tab)
+    sizes = set()
+    for fam in families:
+        p = tab.loc[fam, "p_value"].to_numpy(float)
+        got = tab.loc[fam, "p_value_adjusted"].to_numpy(float)
+        np.testing.assert_allclose(got, adjust_pvalues(p, method), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(got, multipletests(p, method=sm_name)[1], rtol=0, atol=1e-12)
+        sizes.add(len(p))
+    assert sizes == {4, 2, 3}  # 2 metrics × 2 arms; 1 metric × 2 arms; 3 segments
+    # the methods differ on these p-values: the family really was adjusted by `method`
+    holm = experiment(df, arm="arm", unit="user", metrics=metrics, segments="segment").tidy()
+    assert not np.allclose(holm["p_value_adjusted"], tab["p_value_adjusted"])
+
+
 def test_guardrail_breached_when_the_loss_is_beyond_tolerance():
     df = users(8_000, seed=5, lift=0.0)
     df.loc[df.arm == "t1", "engagement"] *= 0.8  # a 20% loss
