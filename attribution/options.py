@@ -29,6 +29,7 @@ __all__ = [
     "SynthMethod",
     "VMethod",
     "Vcov",
+    "ZeroDenominator",
     "check_alpha",
     "check_bool",
     "check_float",
@@ -59,6 +60,10 @@ HonestInference = Literal["FLCI", "C-LF", "Conditional"]  # FLCI: smoothness; C-
 LaunchMethod = Literal["cs", "sun_abraham"]
 PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
+ZeroDenominator = Literal["raise", "keep"]
+"""A `Ratio` metric's units whose denominator total is 0: a typed error (default), or kept as
+randomised units (they count in n and add nothing to either sum). A nonzero numerator over a zero
+denominator is an error either way."""
 LiftInterval = Literal["delta", "fieller"]
 """Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]
