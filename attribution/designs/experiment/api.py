@@ -183,7 +183,11 @@ def _gather(
     products each metric needs on its own."""
     names = dict(zip(value_cols, roles.many("values"), strict=True))
     values = {vc: names.get(vc.column, "") for vc in layout.columns}
-    zero = [layout.index(m.denominator, "sum") for m in ms if isinstance(m, Ratio)]
+    zero = [
+        (layout.index(m.numerator, "sum"), layout.index(m.denominator, "sum"))
+        for m in ms
+        if isinstance(m, Ratio)
+    ]
     binary = [layout.index(m.column, "max") for m in ms if isinstance(m, Proportion)]
     return metric_moments(
         roles.table,
@@ -435,7 +439,7 @@ def _estimate(
         for i, vc in enumerate(layout.columns)
         if vc.how != "count"
     }
-    req.check_moments(
+    zero_notes = req.check_moments(
         base,
         table=t,
         layout=layout,
@@ -537,6 +541,10 @@ def _estimate(
                 f"Metric {m.name!r} has values in all {len(arms)} arms.",
             )
         )
+    for name, note in zero_notes.items():
+        checks.append(Check(f"zero denominators kept: {name}", None, f"Metric {name!r}: {note}."))
+    if zero_notes:
+        warnings.warn("; ".join(zero_notes.values()), AttributionWarning, stacklevel=3)
     cuped_rows = []
     for m in ms:
         if not m.covariate_columns:
@@ -648,7 +656,11 @@ def _estimate(
 def _describe(m: Metric) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": m.KIND, "name": m.name, "role": m.role}
     if isinstance(m, Ratio):
-        out |= {"numerator": m.numerator, "denominator": m.denominator}
+        out |= {
+            "numerator": m.numerator,
+            "denominator": m.denominator,
+            "zero_denominator": m.zero_denominator,
+        }
     elif isinstance(m, Mean):
         out["column"] = m.column
     if m.covariate is not None:

@@ -52,6 +52,45 @@ def test_ratio_delta_method_equals_direct_computation(data):
     assert row["p_value"] == pytest.approx(p, rel=1e-8)
 
 
+def test_kept_zero_denominator_units_equal_direct_computation(data):
+    """Ratio(zero_denominator="keep"): users who saw nothing stay randomised units, counted in n
+    and in the delta-method variance, adding nothing to either sum; one warning, one check. The
+    same numbers as a direct numpy computation over every unit, and as `at.factorial`."""
+    df = data.copy()
+    none = np.random.default_rng(3).random(len(df)) < 0.1
+    df.loc[none, ["clicks", "impressions"]] = 0
+    metric = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.warns(AttributionWarning, match=r"unit\(s\) of 'user' have impressions = 0") as w:
+        res = experiment(df, arm="arm", unit="user", metrics=[metric, "engagement"])
+    assert sum(issubclass(x.category, AttributionWarning) for x in w) == 1
+    row = _row(res, "clicks/impressions")
+    t, c = df[df.arm == "t1"], df[df.arm == "control"]
+    rt, vt = ratio_direct(t.clicks.to_numpy(float), t.impressions.to_numpy(float))
+    rc, vc = ratio_direct(c.clicks.to_numpy(float), c.impressions.to_numpy(float))
+    assert (row["n_treatment"], row["n_control"]) == (len(t), len(c))
+    assert row["treatment_mean"] == pytest.approx(rt, rel=1e-12)
+    assert row["control_mean"] == pytest.approx(rc, rel=1e-12)
+    assert row["estimate"] == pytest.approx(rt - rc, rel=1e-10)
+    assert row["std_error"] == pytest.approx(np.sqrt(vt + vc), rel=1e-10)
+    # leaving the 0/0 units out moves the SE (they count in n), not the ratios
+    kept = df[~none]
+    rt_out, vt_out = ratio_direct(
+        kept[kept.arm == "t1"].clicks.to_numpy(float),
+        kept[kept.arm == "t1"].impressions.to_numpy(float),
+    )
+    assert rt_out == pytest.approx(rt, rel=1e-12) and vt_out != pytest.approx(vt, rel=1e-6)
+    check = [ck for ck in res.checks if ck.name == "zero denominators kept: clicks/impressions"]
+    assert len(check) == 1 and f"{int(none.sum()):,} unit(s)" in check[0].detail
+    assert res.provenance.options["metrics"][0]["zero_denominator"] == "keep"
+    # the factorial applies the same rule to the same units
+    fac_df = df.assign(B=(df.arm == "t1").astype("int8"))
+    with pytest.warns(AttributionWarning, match="kept as randomised"):
+        fac = factorial(fac_df, outcome=metric, factors=["B"], unit="user")
+    cells = fac.cell_means.sort_index()
+    np.testing.assert_allclose(cells["mean"], [rc, rt], rtol=1e-12)
+    np.testing.assert_allclose(cells["std_error"], np.sqrt([vc, vt]), rtol=1e-9)
+
+
 def test_rows_are_aggregated_to_units_first(data):
     """Splitting each user's clicks and impressions over several rows changes nothing."""
     one = experiment(data, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
