@@ -96,7 +96,9 @@ def experiment(
         with its role (primary, guardrail, secondary), direction, tolerated loss and covariate
         (CUPED). A `Mean` is the mean over units of the unit's total; a `Proportion` the share of
         units with a 1 in any row; a `Ratio` Σ numerator / Σ denominator (Deng et al. 2018);
-        covariates are averaged over each unit's rows.
+        covariates are averaged over each unit's rows. A `Ratio`'s `zero_denominator` rule
+        applies to each unit's total over all its rows; on a surface or in a period, a unit with
+        rows but no denominator there counts as a unit that saw nothing (0/0).
     control: the control arm (default: an arm called "control", else the first arm in sorted
         order).
     segments: a pre-experiment attribute of the unit: adds per-segment rows, adjusted within each
@@ -350,6 +352,13 @@ def _table(
     )
     if "note" in tab:
         out["note"] = tab["note"]
+    undefined = ~(
+        np.isfinite(rec["mean_t"].to_numpy(float)) & np.isfinite(rec["mean_c"].to_numpy(float))
+    )
+    if undefined.any():  # a kept ratio whose denominator sums to 0 in an arm of a segment / surface
+        why = "undefined in an arm of this group: the ratio's denominator sums to 0 there"
+        prior = out["note"] if "note" in out else pd.Series(None, index=out.index, dtype=object)
+        out["note"] = prior.astype(object).where(~undefined, why)
     return out
 
 

@@ -91,6 +91,20 @@ def test_kept_zero_denominator_units_equal_direct_computation(data):
     np.testing.assert_allclose(cells["std_error"], np.sqrt([vc, vt]), rtol=1e-9)
 
 
+def test_a_segment_whose_kept_ratio_is_undefined_says_why(data):
+    df = data.copy()
+    df.loc[(df.segment == "new") & (df.arm == "t1"), ["clicks", "impressions"]] = 0
+    metric = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.warns(AttributionWarning, match="kept as randomised"):
+        res = experiment(df, arm="arm", unit="user", metrics=[metric], segments="segment")
+    tab = res.tidy()
+    new = tab[tab.segment == "new"].iloc[0]
+    assert np.isnan(new["estimate"]) and np.isnan(new["p_value_adjusted"])
+    assert "denominator sums to 0" in new["note"]
+    assert tab.loc[tab.segment != "new", "note"].isna().all()
+    assert np.isfinite(tab.loc[tab.segment != "new", "estimate"]).all()
+
+
 def test_rows_are_aggregated_to_units_first(data):
     """Splitting each user's clicks and impressions over several rows changes nothing."""
     one = experiment(data, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
