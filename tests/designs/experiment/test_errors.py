@@ -159,3 +159,12 @@ def test_null_surface_or_time_is_named(data):
     df = data.assign(week=pd.array(np.where(data.user == 4, None, 1), dtype="Int64"))
     with pytest.raises(DataError, match="missing"):
         experiment(df, arm="arm", unit="user", metrics=["engagement"], time="week")
+
+
+def test_correction_and_zero_denominator_vocabularies(data):
+    with pytest.raises(OptionError, match=r"(?s)correction='fdr_bh'.*'bh', 'by'"):
+        experiment(data, arm="arm", unit="user", metrics=["engagement"], correction="fdr_bh")
+    with pytest.raises(OptionError, match=r"(?s)zero_denominator='drop'.*'raise', 'keep'"):
+        Ratio("clicks", "impressions", zero_denominator="drop")
+    with pytest.raises(TypeError):  # keyword-only: Ratio(num, den, name) must not read as a rule
+        Ratio("clicks", "impressions", "keep")  # type: ignore[misc]
