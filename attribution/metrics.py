@@ -13,6 +13,12 @@ for a guardrail the loss it tolerates (in % of the control mean), and a covariat
 regression adjustment: a pre-period column for `Mean`/`Proportion` (any per-unit prediction, CUPAC
 style, works too), a column or a (numerator, denominator) pair of pre-period columns for `Ratio`.
 
+A `Ratio` says what a unit whose denominator total is 0 means (`zero_denominator=`): by default
+it is a typed error; with "keep" such units (randomised users who saw nothing) stay in the
+comparison, counted in n and adding nothing to either sum, which keeps the randomised population
+instead of filtering on a post-treatment quantity. Both designs apply that one rule
+(`check_zero_denominators`) to the counts their engine pass returns.
+
 When a unit has several rows (user × day, user × surface), `at.experiment` first aggregates them to
 the unit in the engine: a `Mean`'s column and a `Ratio`'s columns are summed, a `Proportion` is 1 if
 any row is 1, and covariates are averaged over the unit's rows.
@@ -23,13 +29,26 @@ Metrics are immutable and validated on construction (typed `OptionError`s); the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from attribution.errors import OptionError
-from attribution.options import check_float, check_option, plain
+from attribution.errors import DataError, OptionError
+from attribution.options import ZeroDenominator, check_float, check_option, plain
 
-__all__ = ["Direction", "Mean", "Metric", "MetricRole", "Proportion", "Ratio", "as_metric"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Direction",
+    "Mean",
+    "Metric",
+    "MetricRole",
+    "Proportion",
+    "Ratio",
+    "as_metric",
+    "check_zero_denominators",
+]
 
 MetricRole = Literal["primary", "guardrail", "secondary"]
 Direction = Literal["increase", "decrease"]
@@ -141,15 +160,24 @@ class Ratio(Metric):
 
     Estimated with the delta method over randomisation units (Deng, Knoblich & Lu 2018), so the
     correlation of numerator and denominator within a unit is accounted for.
+
+    zero_denominator: a unit whose denominator total is 0 (a user with no impressions) is a typed
+        error ("raise", the default), or is kept ("keep") as a randomised unit: it counts in n and
+        in the delta-method variance and adds nothing to either sum, so the ratio is that of the
+        randomised population, with no filter on a post-treatment quantity. A nonzero numerator
+        over a zero denominator is always an error (the data are wrong).
     """
 
     KIND: ClassVar[str] = "ratio"
     numerator: str
     denominator: str
+    _: KW_ONLY
+    zero_denominator: ZeroDenominator = "raise"
 
     def __post_init__(self) -> None:
         _column("numerator", self.numerator)
         _column("denominator", self.denominator)
+        check_option("zero_denominator", self.zero_denominator, ZeroDenominator)
         if self.numerator == self.denominator:
             raise OptionError(
                 f"Ratio({self.numerator!r}, {self.denominator!r}) divides a column by itself",
@@ -176,4 +204,53 @@ def as_metric(value: Any, *, argument: str = "outcome") -> Metric:
     raise OptionError(
         f"{argument}={plain(value)} is neither a column name nor a metric",
         fix=f"e.g. {argument}='engagement' or {argument}=at.metrics.Ratio('clicks', 'impressions')",
+    )
+
+
+def check_zero_denominators(
+    metric: Ratio,
+    *,
+    zero: int,
+    zero_numerator_nonzero: int,
+    what: str,
+    examples: Callable[[bool], pd.DataFrame],
+) -> str | None:
+    """The one rule for a ratio's units whose denominator total is 0, on counts an engine pass
+    returns: `zero` such units, `zero_numerator_nonzero` of them with a nonzero numerator.
+
+    Nonzero numerator: always a `DataError` (clicks without impressions: corrupt data). Otherwise
+    with ``zero_denominator="raise"`` a `DataError` naming the column, the count, example rows and
+    the two fixes; with "keep" the returned note (None when there are no such units) for the result.
+    `what` names the units ("unit(s) of 'user'", "row(s)"); `examples(nonzero_numerator)` fetches a
+    few of them (only on the error path).
+    """
+    num, den = metric.numerator, metric.denominator
+    if zero_numerator_nonzero:
+        raise DataError(
+            f"{zero_numerator_nonzero:,} {what} have {den} = 0 but {num} ≠ 0: a numerator "
+            f"without a denominator (e.g. clicks without impressions) cannot enter the ratio "
+            f"{num}/{den}",
+            columns=[num, den],
+            rows=examples(True),
+            fix=f"repair {num!r} / {den!r} for these units (or the join that built them)",
+        )
+    if not zero:
+        return None
+    if metric.zero_denominator == "raise":
+        raise DataError(
+            f"ratio metric {metric.name!r}: {zero:,} {what} have a zero total of the denominator "
+            f"{den!r} (and of {num!r}), so the ratio is undefined for them",
+            columns=[den],
+            rows=examples(False),
+            fix=f"either keep only units with {den} > 0 before calling, if that is the population "
+            "the metric is about (a filter on a post-randomisation quantity, which can bias the "
+            f"comparison; say so in the readout), or pass Ratio({num!r}, {den!r}, "
+            "zero_denominator='keep') to keep them as randomised units: they count in n and in the "
+            "delta-method variance and add nothing to either sum",
+        )
+    return (
+        f"{zero:,} {what} have {den} = 0 (and {num} = 0): they are kept as randomised units "
+        f"(zero_denominator='keep'); they add nothing to either sum but count in n and in the "
+        f"delta-method variance. To restrict the metric to units with {den} > 0, filter before "
+        "calling (a filter on a post-randomisation quantity, which can bias the comparison)"
     )

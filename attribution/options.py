@@ -11,7 +11,6 @@ __all__ = [
     "BasePeriod",
     "BoundaryMethod",
     "ControlGroup",
-    "Correction",
     "EstMethod",
     "FeVcov",
     "Futility",
@@ -31,6 +30,7 @@ __all__ = [
     "SynthMethod",
     "VMethod",
     "Vcov",
+    "ZeroDenominator",
     "check_alpha",
     "check_bool",
     "check_float",
@@ -63,9 +63,10 @@ PlotKind = Literal["trajectory", "gap", "weights", "leave_one_out"]
 Permutation = Literal["moving_block", "iid"]
 ImpactMethod = Literal["winners_curse", "shrinkage"]
 """cumulative_impact's headline: the Lee & Shen (2018) corrected sum, or the empirical-Bayes one."""
-Correction = Literal["holm", "bonferroni", "none"]
-"""Multiple-testing correction of `at.experiment` within each family of tests (primary metrics ×
-arms, guardrails, segments); grows with `attribution.multiple_testing` (hochberg, sidak, bh, by)."""
+ZeroDenominator = Literal["raise", "keep"]
+"""A `Ratio` metric's units whose denominator total is 0: a typed error (default), or kept as
+randomised units (they count in n and add nothing to either sum). A nonzero numerator over a zero
+denominator is an error either way."""
 LiftInterval = Literal["delta", "fieller"]
 """Interval of a relative lift: delta method on the log ratio of means, or Fieller's."""
 VMethod = Literal["pre_period", "cross_validation"]

@@ -53,7 +53,7 @@ from attribution.designs.experiment.stats import (
 from attribution.errors import AttributionWarning, DataError, DesignError
 from attribution.inference import wald_table
 from attribution.metrics import Mean, Metric, Proportion, Ratio
-from attribution.options import Correction, LiftInterval, check_alpha, check_option
+from attribution.options import LiftInterval, PAdjustMethod, check_alpha, check_option
 from attribution.results import TIDY_COLUMNS, Check, Provenance
 
 __all__ = ["decompose_lift", "experiment"]
@@ -75,7 +75,7 @@ def experiment(
     surface: str | None = None,
     time: str | None = None,
     cluster: str | None = None,
-    correction: Correction = "holm",
+    correction: PAdjustMethod = "holm",
     alpha: float = 0.05,
     lift_interval: LiftInterval = "delta",
     allocation: Mapping[Any, float] | None = None,
@@ -96,7 +96,9 @@ def experiment(
         with its role (primary, guardrail, secondary), direction, tolerated loss and covariate
         (CUPED). A `Mean` is the mean over units of the unit's total; a `Proportion` the share of
         units with a 1 in any row; a `Ratio` Σ numerator / Σ denominator (Deng et al. 2018);
-        covariates are averaged over each unit's rows.
+        covariates are averaged over each unit's rows. A `Ratio`'s `zero_denominator` rule
+        applies to each unit's total over all its rows; on a surface or in a period, a unit with
+        rows but no denominator there counts as a unit that saw nothing (0/0).
     control: the control arm (default: an arm called "control", else the first arm in sorted
         order).
     segments: a pre-experiment attribute of the unit: adds per-segment rows, adjusted within each
@@ -106,14 +108,16 @@ def experiment(
     cluster: a coarser independent unit (e.g. a household): every `Mean` becomes the ratio
         Σ value / Σ units over clusters and the delta method runs over clusters.
     correction: multiple-testing adjustment within each family (primary metrics × arms;
-        guardrails; secondary metrics; each metric × arm's segments).
+        guardrails; secondary metrics; each metric × arm's segments), by
+        `at.adjust_pvalues`: "holm" (default), "hochberg", "bonferroni", "sidak" (family-wise
+        error), "bh", "by" (false discovery rate) or "none".
     alpha: intervals are (1 − alpha); decisions compare adjusted p-values with alpha.
     lift_interval: "delta" (delta method on the log ratio of means) or "fieller".
     allocation: the planned share of units per arm for the sample-ratio-mismatch check
         (default: equal shares).
     """
     alpha = check_alpha(alpha)
-    correction = check_option("correction", correction, Correction)
+    correction = check_option("correction", correction, PAdjustMethod)
     lift_interval = check_option("lift_interval", lift_interval, LiftInterval)
     if control is not None and (not isinstance(control, str | int) or isinstance(control, bool)):
         raise DesignError(f"control={control!r} must be an arm value (a string or an integer)")
@@ -181,7 +185,11 @@ def _gather(
     products each metric needs on its own."""
     names = dict(zip(value_cols, roles.many("values"), strict=True))
     values = {vc: names.get(vc.column, "") for vc in layout.columns}
-    zero = [layout.index(m.denominator, "sum") for m in ms if isinstance(m, Ratio)]
+    zero = [
+        (layout.index(m.numerator, "sum"), layout.index(m.denominator, "sum"))
+        for m in ms
+        if isinstance(m, Ratio)
+    ]
     binary = [layout.index(m.column, "max") for m in ms if isinstance(m, Proportion)]
     return metric_moments(
         roles.table,
@@ -344,6 +352,13 @@ def _table(
     )
     if "note" in tab:
         out["note"] = tab["note"]
+    undefined = ~(
+        np.isfinite(rec["mean_t"].to_numpy(float)) & np.isfinite(rec["mean_c"].to_numpy(float))
+    )
+    if undefined.any():  # a kept ratio whose denominator sums to 0 in an arm of a segment / surface
+        why = "undefined in an arm of this group: the ratio's denominator sums to 0 there"
+        prior = out["note"] if "note" in out else pd.Series(None, index=out.index, dtype=object)
+        out["note"] = prior.astype(object).where(~undefined, why)
     return out
 
 
@@ -433,7 +448,7 @@ def _estimate(
         for i, vc in enumerate(layout.columns)
         if vc.how != "count"
     }
-    req.check_moments(
+    zero_notes = req.check_moments(
         base,
         table=t,
         layout=layout,
@@ -535,6 +550,10 @@ def _estimate(
                 f"Metric {m.name!r} has values in all {len(arms)} arms.",
             )
         )
+    for name, note in zero_notes.items():
+        checks.append(Check(f"zero denominators kept: {name}", None, f"Metric {name!r}: {note}."))
+    if zero_notes:
+        warnings.warn("; ".join(zero_notes.values()), AttributionWarning, stacklevel=3)
     cuped_rows = []
     for m in ms:
         if not m.covariate_columns:
@@ -646,7 +665,11 @@ def _estimate(
 def _describe(m: Metric) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": m.KIND, "name": m.name, "role": m.role}
     if isinstance(m, Ratio):
-        out |= {"numerator": m.numerator, "denominator": m.denominator}
+        out |= {
+            "numerator": m.numerator,
+            "denominator": m.denominator,
+            "zero_denominator": m.zero_denominator,
+        }
     elif isinstance(m, Mean):
         out["column"] = m.column
     if m.covariate is not None:

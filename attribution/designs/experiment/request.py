@@ -1,6 +1,7 @@
 """Request checks of `experiment()`: argument roles and options, then the data as the first engine
-pass sees them (one arm per unit, every metric observed in every arm, ratio denominators, 0/1
-proportions, values a double can hold). Typed errors naming the user's columns and the fix."""
+pass sees them (one arm per unit, every metric observed in every arm, a ratio's zero-denominator
+rule, 0/1 proportions, values a double can hold). Typed errors naming the user's columns and the
+fix."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from attribution.designs.experiment.stats import (
     MIXED_SEGMENT,
     NULLS,
     Layout,
+    N,
     check_name,
+    shift_name,
     sum_name,
 )
 from attribution.errors import DataError, DesignError, EstimationError, OptionError
-from attribution.metrics import Metric, Proportion, Ratio, as_metric
+from attribution.metrics import Metric, Proportion, Ratio, as_metric, check_zero_denominators
 from attribution.options import plain
 
 __all__ = [
@@ -194,9 +197,11 @@ def check_moments(
     unit: str,
     segment: str | None,
     integer: Mapping[int, bool],
-) -> None:
-    """The data checks a moments frame answers (each a typed error naming user columns)."""
+) -> dict[str, str]:
+    """The data checks a moments frame answers (each a typed error naming user columns).
+    Returns {metric name: note} for the ratio metrics that keep zero-denominator units."""
     u = user.get
+    notes: dict[str, str] = {}
     if int(frame[MIXED_ARM].sum()):
         n_mixed = int(frame[MIXED_ARM].sum())
         raise DesignError(
@@ -268,17 +273,11 @@ def check_moments(
                     fix="use Mean() for a non-binary column, or recode it to 0/1",
                 )
         if isinstance(m, Ratio):
-            i = layout.index(m.denominator, "sum")
-            zero = int(frame[check_name("zero", i)].sum())
-            if zero:
-                raise DataError(
-                    f"ratio metric {m.name!r}: {zero:,} unit(s) have a zero total of the "
-                    f"denominator {m.denominator!r}, so the metric is undefined for them",
-                    columns=[values[layout.columns[i]]],
-                    fix=f"keep only units with {m.denominator!r} > 0 (e.g. users who had an "
-                    "impression) if that is the population the metric is about; say so in the "
-                    "readout",
-                )
+            note = _zero_denominators(
+                frame, table=table, layout=layout, metric=m, unit=unit, values=values, user=user
+            )
+            if note:
+                notes[str(m.name)] = note
     for i, vc in enumerate(layout.columns):
         if vc.how in ("count", "mean"):
             continue
@@ -298,3 +297,47 @@ def check_moments(
             integer=bool(integer.get(i)),
             name=u(col, col),
         )
+    return notes
+
+
+def _zero_denominators(
+    frame: pd.DataFrame,
+    *,
+    table: ir.Table,
+    layout: Layout,
+    metric: Ratio,
+    unit: str,
+    values: Mapping[Any, str],
+    user: Mapping[str, str],
+) -> str | None:
+    """The ratio's zero-denominator rule (`metrics.check_zero_denominators`) on the counts of the
+    first pass; then every arm needs a nonzero denominator total (the ratio is undefined else)."""
+    i_num, i_den = layout.index(metric.numerator, "sum"), layout.index(metric.denominator, "sum")
+    num, den = values[layout.columns[i_num]], values[layout.columns[i_den]]
+
+    def examples(nonzero: bool) -> pd.DataFrame:
+        t = table
+        per = t.group_by([unit, ARM]).aggregate(
+            **{num: t[num].cast("float64").sum(), den: t[den].cast("float64").sum()}
+        )
+        pred = (per[den] == 0.0) & (per[num] != 0.0) if nonzero else per[den] == 0.0
+        return per.filter(pred).order_by(unit).limit(config.get().example_rows).execute()
+
+    note = check_zero_denominators(
+        metric,
+        zero=int(frame[check_name("zero", i_den)].sum()),
+        zero_numerator_nonzero=int(frame[check_name(f"zero_{i_num}", i_den)].sum()),
+        what=f"unit(s) of {user.get(unit, unit)!r}",
+        examples=examples,
+    )
+    per_arm = frame.groupby(ARM, sort=True)
+    total = per_arm[sum_name(i_den)].sum() + per_arm[N].sum() * per_arm[shift_name(i_den)].first()
+    empty = [a for a in total.index if total[a] == 0]
+    if empty:
+        raise DataError(
+            f"ratio metric {metric.name!r}: the denominator {metric.denominator!r} sums to 0 in "
+            f"arm(s) {', '.join(plain(a) for a in empty)}, so the ratio is undefined there",
+            columns=[den, ARM],
+            fix=f"check the logging of {metric.denominator!r} in these arms",
+        )
+    return note

@@ -10,29 +10,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attribution.inference import holm
+from attribution.multiple_testing import adjust_pvalues
+from attribution.options import PAdjustMethod
 from attribution.results import Check
 
 __all__ = ["adjust", "cochran_q", "families", "heterogeneity_check"]
 
 
-def adjust(p_values: Sequence[float] | np.ndarray, method: str) -> np.ndarray:
-    """Adjusted p-values within one family; NaN p-values (no inference) stay NaN and do not count.
-
-    The one call site of the correction: `attribution.multiple_testing.adjust_pvalues` takes over
-    here (hochberg, sidak, bh, by) when it lands.
-    """
+def adjust(p_values: Sequence[float] | np.ndarray, method: PAdjustMethod) -> np.ndarray:
+    """Adjusted p-values within one family (`multiple_testing.adjust_pvalues`, any of its methods);
+    non-finite p-values (no inference) stay NaN and do not count in the family."""
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    if not ok.any() or method == "none":
-        return np.where(ok, p, np.nan)
-    if method == "holm":
-        out[ok] = holm(p[ok])
-    elif method == "bonferroni":
-        out[ok] = np.minimum(p[ok] * ok.sum(), 1.0)
-    else:  # pragma: no cover - options.Correction lists only the methods handled here
-        raise ValueError(f"correction={method!r}")
+    if ok.any():
+        out[ok] = adjust_pvalues(p[ok], method)
     return out
 
 

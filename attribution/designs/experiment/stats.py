@@ -129,7 +129,8 @@ def shift_name(i: int) -> str:
 
 def check_name(kind: str, i: int) -> str:
     """Internal names of the per-column checks: nn (non-null rows), lo/hi (unit-value range),
-    zero (units whose value is 0), bad01 (rows whose value is neither 0 nor 1)."""
+    zero (units whose value is 0; ``check_name(f"zero_{n}", d)``: those of them whose column n
+    is not 0), bad01 (rows whose value is neither 0 nor 1)."""
     return internal(f"{kind}_{i}")
 
 
@@ -144,7 +145,7 @@ def moments_query(
     segment: str | None = None,
     cluster: str | None = None,
     shift: Sequence[float] | None = None,
-    zero: Sequence[int] = (),
+    zero: Sequence[tuple[int, int]] = (),
     binary: Sequence[int] = (),
     pairs: Collection[tuple[int, int]] | None = None,
     checks: bool = True,
@@ -163,6 +164,9 @@ def moments_query(
     `exact_pairs` (default: none outside) use the engine's plain sum instead of `accurate_sum`: the
     covariances across metrics feed only the joint covariance, not the published estimates, and
     compensated sums of every cross-product cost about as much as the rest of the pass.
+
+    `zero` lists each ratio's (numerator, denominator) indices: the checks count the units (not
+    clusters) whose denominator is 0, and those of them whose numerator is not.
 
     `key_codes` = (row key, {value: 2^k}) adds the count of units with two rows of the same key
     value (`DUPLICATE_KEYS`): per unit Σ code = OR of the codes exactly when no value repeats. When
@@ -242,6 +246,11 @@ def moments_query(
             c_aggs[internal(f"v{i}")] = units[internal(f"v{i}")].sum()
             if checks and i in binary:
                 c_ck[check_name("bad01", i)] = units[check_name("bad01", i)].sum()
+        for n_, d_ in zero if checks else ():  # zero denominators are counted over units
+            z = units[internal(f"v{d_}")] == 0.0
+            c_ck[check_name("zero", d_)] = z.cast("int64").sum()
+            nz = z & (units[internal(f"v{n_}")] != 0.0)
+            c_ck[check_name(f"zero_{n_}", d_)] = nz.cast("int64").sum()
         level = units.group_by([*by, cluster]).aggregate(**c_aggs, **(c_ck if checks else {}))
         if segment:
             level = level.mutate(**{segment: level[internal("seg_lo")]})
@@ -279,10 +288,16 @@ def moments_query(
         out[check_name("nn", i)] = raw.count()  # units (clusters) with a value
         out[check_name("lo", i)] = raw.min()
         out[check_name("hi", i)] = raw.max()
-        if i in zero:
-            out[check_name("zero", i)] = (raw == 0.0).cast("int64").sum()
         if i in binary:
             out[check_name("bad01", i)] = level[check_name("bad01", i)].sum()
+    for n_, d_ in zero if checks else ():  # units (not clusters) whose denominator is 0
+        z_name, nz_name = check_name("zero", d_), check_name(f"zero_{n_}", d_)
+        if cluster is not None:
+            out[z_name], out[nz_name] = level[z_name].sum(), level[nz_name].sum()
+        else:
+            z = level[internal(f"v{d_}")] == 0.0
+            out[z_name] = z.cast("int64").sum()
+            out[nz_name] = (z & (level[internal(f"v{n_}")] != 0.0)).cast("int64").sum()
     return level.group_by([ARM, *keys]).aggregate(**out)
 
 
@@ -296,7 +311,7 @@ def metric_moments(
     by: Sequence[str] = (),
     segment: str | None = None,
     cluster: str | None = None,
-    zero: Sequence[int] = (),
+    zero: Sequence[tuple[int, int]] = (),
     binary: Sequence[int] = (),
     pairs: Collection[tuple[int, int]] | None = None,
     checks: bool = True,

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from attribution import config
 from attribution.data.checks import is_missing, require_complete
 from attribution.data.engine import Data, as_table, fingerprint, require_columns
 from attribution.data.numeric import HI, LO, check_range
@@ -43,6 +44,7 @@ from attribution.designs.factorial.stats import (
     ratio_pass,
     ratio_units,
     unit_pass,
+    zero_denominator_examples,
 )
 from attribution.errors import (
     AttributionWarning,
@@ -52,7 +54,7 @@ from attribution.errors import (
     OptionError,
 )
 from attribution.inference import wald_table
-from attribution.metrics import Metric, Ratio
+from attribution.metrics import Metric, Ratio, check_zero_denominators
 from attribution.options import Vcov, check_alpha
 from attribution.results import Provenance
 
@@ -399,7 +401,20 @@ def _estimate_ratio(
     ).sort_values("cell")
     info = detect_design(frame["cell"], facs)
     req.check_ratio_cells(frame, facs, numerator=num, denominator=den, units=counted)
-    zero = req.check_zero_denominators(units, frame, num=num, den=den, unit=unit, c_unit=c_unit)
+    zero = check_zero_denominators(
+        metric,
+        zero=int(frame["zero_den"].sum()),
+        zero_numerator_nonzero=int(frame["zero_den_num"].sum()),
+        what=f"unit(s) of {unit!r}" if unit is not None else "row(s)",
+        examples=lambda nonzero: zero_denominator_examples(
+            units,
+            unit=c_unit,
+            numerator=num,
+            denominator=den,
+            limit=config.get().example_rows,
+            nonzero_numerator=nonzero,
+        ),
+    )
     if zero:
         notes.append(zero)
         warnings.warn(zero, AttributionWarning, stacklevel=3)
@@ -437,6 +452,7 @@ def _estimate_ratio(
         "outcome": spec.name,
         "numerator": num,
         "denominator": den,
+        "zero_denominator": metric.zero_denominator,
         "factors": list(facs),
         "unit": unit,
         "cluster": cluster,

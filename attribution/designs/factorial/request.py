@@ -15,7 +15,6 @@ import pandas as pd
 from attribution import config
 from attribution.designs.factorial.aliasing import cell_frame
 from attribution.designs.factorial.ols import CellStats
-from attribution.designs.factorial.stats import zero_denominator_examples
 from attribution.errors import DataError, DesignError, EstimationError, OptionError
 from attribution.metrics import Mean, Metric, Ratio, as_metric
 from attribution.options import Vcov, check_option, plain
@@ -39,7 +38,6 @@ __all__ = [
     "check_units_in_one_cluster",
     "check_unreplicated",
     "check_vcov",
-    "check_zero_denominators",
     "resolve_outcome",
 ]
 
@@ -191,43 +189,6 @@ def check_ratio_cells(
             rows=cell_frame(few.tolist(), facs).assign(n=n[n < 2].astype("int64")),
             fix="a ratio metric needs replicated cells; add units to these cells",
         )
-
-
-def check_zero_denominators(
-    units: ir.Table,
-    frame: pd.DataFrame,
-    *,
-    num: str,
-    den: str,
-    unit: str | None,
-    c_unit: str | None,
-) -> str | None:
-    """Units whose denominator is 0: with a nonzero numerator the data are wrong (a typed error);
-    with numerator 0 too they are randomised units that saw nothing, kept (a warning and a note
-    say so: the returned text), because dropping them would condition on a post-treatment
-    quantity."""
-    what = f"unit(s) of {unit!r}" if unit is not None else "row(s)"
-    bad = int(frame["zero_den_num"].sum())
-    if bad:
-        rows = zero_denominator_examples(
-            units, unit=c_unit, numerator=num, denominator=den, limit=config.get().example_rows
-        )
-        raise DataError(
-            f"{bad:,} {what} have {den} = 0 but {num} ≠ 0: a numerator without a denominator "
-            f"(e.g. clicks without impressions) cannot enter the ratio {num}/{den}",
-            columns=[num, den],
-            rows=rows,
-            fix=f"repair {num!r} / {den!r} for these units (or the join that built them)",
-        )
-    zero = int(frame["zero_den"].sum())
-    if zero:
-        return (
-            f"{zero:,} {what} have {den} = 0 (and {num} = 0): they are kept as randomised units; "
-            f"they add nothing to either sum but count in the delta-method variance. To restrict "
-            f"the metric to units with {den} > 0, filter before calling (a filter on a "
-            "post-randomisation quantity, which can bias the comparison)"
-        )
-    return None
 
 
 def check_units_in_one_cluster(mixed: int, unit: str | None, cluster: str | None) -> None:

@@ -547,13 +547,20 @@ def linearised_units(
 
 
 def zero_denominator_examples(
-    units: ir.Table, *, unit: str | None, numerator: str, denominator: str, limit: int
+    units: ir.Table,
+    *,
+    unit: str | None,
+    numerator: str,
+    denominator: str,
+    limit: int,
+    nonzero_numerator: bool,
 ) -> pd.DataFrame:
-    """A few units whose denominator is 0 while the numerator is not, with their sums under the
-    user's column names `numerator` / `denominator`."""
+    """A few units whose denominator is 0 (and, with `nonzero_numerator`, whose numerator is not),
+    with their sums under the user's column names `numerator` / `denominator`."""
     d, n = units[_P + "D"].cast("float64"), units[_P + "N"].cast("float64")
     shown = [unit] if unit is not None else []
-    picked = units.filter((d == 0.0) & (n != 0.0)).select(
+    pred = (d == 0.0) & (n != 0.0) if nonzero_numerator else d == 0.0
+    picked = units.filter(pred).select(
         *shown, **{numerator: units[_P + "N"], denominator: units[_P + "D"]}
     )
     return picked.limit(limit).execute()

@@ -18,11 +18,46 @@ def data() -> pd.DataFrame:
 
 
 def test_zero_denominator_units_are_counted_and_named(data):
+    """Ratio(zero_denominator="raise"), the default: the column, the count, example rows and the
+    two fixes (filter, or zero_denominator="keep")."""
     df = data.copy()
-    df.loc[df.index[:7], "impressions"] = 0
-    with pytest.raises(DataError, match=r"7 unit\(s\) have a zero total") as err:
+    df.loc[df.index[:7], ["clicks", "impressions"]] = 0
+    with pytest.raises(DataError, match=r"7 unit\(s\) of 'user' have a zero total") as err:
         experiment(df, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
-    assert "impressions" in str(err.value)
+    assert err.value.columns == ("impressions",)
+    assert err.value.rows["user"].tolist() == [0, 1, 2, 3, 4]  # the first example_rows units
+    assert (err.value.rows["impressions"] == 0).all()
+    assert "zero_denominator='keep'" in str(err.value) and "filter" in str(err.value)
+    assert "__at_" not in str(err.value)
+    # with clusters (households of 4 users within an arm) units, not clusters, are counted
+    df["household"] = df["arm"] + "-" + (df.groupby("arm").cumcount() // 4).astype(str)
+    with pytest.raises(DataError, match=r"7 unit\(s\) of 'user' have a zero total"):
+        experiment(
+            df,
+            arm="arm",
+            unit="user",
+            cluster="household",
+            metrics=[Ratio("clicks", "impressions")],
+        )
+
+
+def test_clicks_without_impressions_are_refused_whatever_the_rule(data):
+    df = data.copy()
+    df.loc[df.index[:3], "impressions"] = 0
+    df.loc[df.index[:3], "clicks"] = [1, 0, 2]
+    for rule in ("raise", "keep"):
+        metric = Ratio("clicks", "impressions", zero_denominator=rule)
+        with pytest.raises(DataError, match=r"2 unit\(s\) of 'user' have impressions = 0 but") as e:
+            experiment(df, arm="arm", unit="user", metrics=[metric])
+        assert e.value.rows["user"].tolist() == [df["user"].iloc[0], df["user"].iloc[2]]
+
+
+def test_an_arm_whose_denominator_sums_to_zero(data):
+    df = data.copy()
+    df.loc[df.arm == "t1", ["clicks", "impressions"]] = 0
+    metric = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.raises(DataError, match=r"sums to 0 in arm\(s\) 't1', so"):
+        experiment(df, arm="arm", unit="user", metrics=[metric])
 
 
 def test_an_arm_with_no_units(data):
@@ -124,3 +159,12 @@ def test_null_surface_or_time_is_named(data):
     df = data.assign(week=pd.array(np.where(data.user == 4, None, 1), dtype="Int64"))
     with pytest.raises(DataError, match="missing"):
         experiment(df, arm="arm", unit="user", metrics=["engagement"], time="week")
+
+
+def test_correction_and_zero_denominator_vocabularies(data):
+    with pytest.raises(OptionError, match=r"(?s)correction='fdr_bh'.*'bh', 'by'"):
+        experiment(data, arm="arm", unit="user", metrics=["engagement"], correction="fdr_bh")
+    with pytest.raises(OptionError, match=r"(?s)zero_denominator='drop'.*'raise', 'keep'"):
+        Ratio("clicks", "impressions", zero_denominator="drop")
+    with pytest.raises(TypeError):  # keyword-only: Ratio(num, den, name) must not read as a rule
+        Ratio("clicks", "impressions", "keep")  # type: ignore[misc]

@@ -52,6 +52,59 @@ def test_ratio_delta_method_equals_direct_computation(data):
     assert row["p_value"] == pytest.approx(p, rel=1e-8)
 
 
+def test_kept_zero_denominator_units_equal_direct_computation(data):
+    """Ratio(zero_denominator="keep"): users who saw nothing stay randomised units, counted in n
+    and in the delta-method variance, adding nothing to either sum; one warning, one check. The
+    same numbers as a direct numpy computation over every unit, and as `at.factorial`."""
+    df = data.copy()
+    none = np.random.default_rng(3).random(len(df)) < 0.1
+    df.loc[none, ["clicks", "impressions"]] = 0
+    metric = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.warns(AttributionWarning, match=r"unit\(s\) of 'user' have impressions = 0") as w:
+        res = experiment(df, arm="arm", unit="user", metrics=[metric, "engagement"])
+    assert sum(issubclass(x.category, AttributionWarning) for x in w) == 1
+    row = _row(res, "clicks/impressions")
+    t, c = df[df.arm == "t1"], df[df.arm == "control"]
+    rt, vt = ratio_direct(t.clicks.to_numpy(float), t.impressions.to_numpy(float))
+    rc, vc = ratio_direct(c.clicks.to_numpy(float), c.impressions.to_numpy(float))
+    assert (row["n_treatment"], row["n_control"]) == (len(t), len(c))
+    assert row["treatment_mean"] == pytest.approx(rt, rel=1e-12)
+    assert row["control_mean"] == pytest.approx(rc, rel=1e-12)
+    assert row["estimate"] == pytest.approx(rt - rc, rel=1e-10)
+    assert row["std_error"] == pytest.approx(np.sqrt(vt + vc), rel=1e-10)
+    # leaving the 0/0 units out moves the SE (they count in n), not the ratios
+    kept = df[~none]
+    rt_out, vt_out = ratio_direct(
+        kept[kept.arm == "t1"].clicks.to_numpy(float),
+        kept[kept.arm == "t1"].impressions.to_numpy(float),
+    )
+    assert rt_out == pytest.approx(rt, rel=1e-12) and vt_out != pytest.approx(vt, rel=1e-6)
+    check = [ck for ck in res.checks if ck.name == "zero denominators kept: clicks/impressions"]
+    assert len(check) == 1 and f"{int(none.sum()):,} unit(s)" in check[0].detail
+    assert res.provenance.options["metrics"][0]["zero_denominator"] == "keep"
+    # the factorial applies the same rule to the same units
+    fac_df = df.assign(B=(df.arm == "t1").astype("int8"))
+    with pytest.warns(AttributionWarning, match="kept as randomised"):
+        fac = factorial(fac_df, outcome=metric, factors=["B"], unit="user")
+    cells = fac.cell_means.sort_index()
+    np.testing.assert_allclose(cells["mean"], [rc, rt], rtol=1e-12)
+    np.testing.assert_allclose(cells["std_error"], np.sqrt([vc, vt]), rtol=1e-9)
+
+
+def test_a_segment_whose_kept_ratio_is_undefined_says_why(data):
+    df = data.copy()
+    df.loc[(df.segment == "new") & (df.arm == "t1"), ["clicks", "impressions"]] = 0
+    metric = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.warns(AttributionWarning, match="kept as randomised"):
+        res = experiment(df, arm="arm", unit="user", metrics=[metric], segments="segment")
+    tab = res.tidy()
+    new = tab[tab.segment == "new"].iloc[0]
+    assert np.isnan(new["estimate"]) and np.isnan(new["p_value_adjusted"])
+    assert "denominator sums to 0" in new["note"]
+    assert tab.loc[tab.segment != "new", "note"].isna().all()
+    assert np.isfinite(tab.loc[tab.segment != "new", "estimate"]).all()
+
+
 def test_rows_are_aggregated_to_units_first(data):
     """Splitting each user's clicks and impressions over several rows changes nothing."""
     one = experiment(data, arm="arm", unit="user", metrics=[Ratio("clicks", "impressions")])
@@ -226,6 +279,43 @@ def _holm(p):
     out = np.empty(m)
     out[order] = np.minimum(adj, 1)
     return out
+
+
+@pytest.mark.parametrize(("method", "sm_name"), [("bh", "fdr_bh"), ("hochberg", "simes-hochberg")])
+def test_adjusted_p_values_are_adjust_pvalues_within_each_family(method, sm_name):
+    """Every family (primary metrics × arms, guardrails, secondary metrics, each comparison's
+    segments) is adjusted by `at.adjust_pvalues`, which equals statsmodels' `multipletests`."""
+    from statsmodels.stats.multitest import multipletests
+
+    from attribution.multiple_testing import adjust_pvalues
+
+    df = users(6_000, seed=3, lift=0.1, arms=3)
+    metrics = [
+        Ratio("clicks", "impressions", role="primary"),
+        Mean("engagement", role="primary"),
+        Proportion("converted", role="guardrail", tolerated_loss_pct=50.0),
+        Mean("sessions"),
+    ]
+    tab = experiment(
+        df, arm="arm", unit="user", metrics=metrics, segments="segment", correction=method
+    ).tidy()
+    whole = tab["segment"].isna()
+    families = [whole & (tab["role"] == role) for role in ("primary", "guardrail", "secondary")]
+    for (metric, arm), _grp in tab[~whole].groupby(["metric", "arm"]):
+        families.append(~whole & (tab["metric"] == metric) & (tab["arm"] == arm))
+    assert len(families) == 3 + 4 * 2
+    assert sum(int(f.sum()) for f in families) == len(tab)
+    sizes = set()
+    for fam in families:
+        p = tab.loc[fam, "p_value"].to_numpy(float)
+        got = tab.loc[fam, "p_value_adjusted"].to_numpy(float)
+        np.testing.assert_allclose(got, adjust_pvalues(p, method), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(got, multipletests(p, method=sm_name)[1], rtol=0, atol=1e-12)
+        sizes.add(len(p))
+    assert sizes == {4, 2, 3}  # 2 metrics × 2 arms; 1 metric × 2 arms; 3 segments
+    # the methods differ on these p-values: the family really was adjusted by `method`
+    holm = experiment(df, arm="arm", unit="user", metrics=metrics, segments="segment").tidy()
+    assert not np.allclose(holm["p_value_adjusted"], tab["p_value_adjusted"])
 
 
 def test_guardrail_breached_when_the_loss_is_beyond_tolerance():

@@ -283,11 +283,33 @@ def test_clicks_without_impressions_are_refused(users) -> None:
     assert set(err.value.rows["user_id"]) == {3, 5}
 
 
+def test_units_without_impressions_are_refused_by_default(users) -> None:
+    """Ratio(zero_denominator="raise"), the default: 0/0 units are a typed error naming the
+    column, the count, example rows and both fixes."""
+    data = users.copy()
+    data.loc[[3, 5, 8], ["clicks", "impressions"]] = 0
+    with pytest.raises(DataError, match=r"3 row\(s\) have a zero total of the denominator") as err:
+        ratio_fit(data)
+    assert err.value.columns == ("impressions",)
+    assert err.value.rows["impressions"].tolist() == [0, 0, 0]
+    assert "zero_denominator='keep'" in str(err.value) and "filter" in str(err.value)
+    with pytest.raises(DataError, match=r"3 unit\(s\) of 'user_id' have a zero total") as err:
+        ratio_fit(data, unit="user_id")
+    assert set(err.value.rows["user_id"]) == {3, 5, 8}
+    # a nonzero numerator over a zero denominator is an error whatever the rule
+    data.loc[[5], "clicks"] = 1
+    keep = Ratio("clicks", "impressions", zero_denominator="keep")
+    with pytest.raises(DataError, match=r"1 row.*impressions = 0 but clicks ≠ 0"):
+        ratio_fit(data, outcome=keep)
+
+
 def test_units_without_impressions_are_kept_and_said(users) -> None:
     data = users.copy()
     data.loc[[3, 5, 8], ["clicks", "impressions"]] = 0
+    keep = Ratio("clicks", "impressions", zero_denominator="keep")
     with pytest.warns(AttributionWarning, match="3 row.*impressions = 0.*kept as randomised"):
-        res = ratio_fit(data)
+        res = ratio_fit(data, outcome=keep)
+    assert res.provenance.options["zero_denominator"] == "keep"
     assert res.cell_means["n"].sum() == 400  # still counted
     assert any("kept as randomised units" in n for n in res.notes)
     # the ratio itself is unchanged; its variance uses every randomised unit
