@@ -383,6 +383,8 @@ def _estimate(
     sens = sensitivity.elements(
         data.y, fit.y_res, fit.t_res, stage.theta, stage.residual, stage.influence, stage.gram
     )
+    # the partially linear model's mean outcome at zero exposure: E[y] − θ'E[t]
+    zero_mean = float(np.mean(data.y) - stage.theta @ np.mean(data.t.reshape(len(data.y), -1), axis=0))
     return _result(
         roles,
         tab=tab,
@@ -396,6 +398,7 @@ def _estimate(
         treats=treats,
         confs=confs,
         mods=mods,
+        zero_exposure_mean=zero_mean,
         discrete=False,
         estimator=estimator,
         cluster=cluster,
@@ -781,6 +784,7 @@ def _result(
     terms=None,
     nuisance_rows=None,
     cell_means=None,
+    zero_exposure_mean=None,
 ) -> DmlResult:
     if not np.isfinite(tab["estimate"]).all():
         raise EstimationError(
@@ -830,6 +834,7 @@ def _result(
         vcov_table=pd.DataFrame(vcov, index=names[: len(vcov)], columns=names[: len(vcov)]),
         nuisance_r2=r2,
         cell_means=cell_means,
+        zero_exposure_mean=zero_exposure_mean,
         _sens=sens,
     )
 

@@ -65,6 +65,7 @@ class DmlResult(Result):
     vcov_table: pd.DataFrame = field(repr=False)
     nuisance_r2: pd.DataFrame = field(repr=False)
     cell_means: pd.Series | None = field(default=None, repr=False)
+    zero_exposure_mean: float | None = None
     # sensitivity elements (arrays kept for .sensitivity(); not part of to_dict)
     _sens: dict[str, Any] | None = field(default=None, repr=False, metadata={"internal": True})
 
@@ -109,13 +110,14 @@ class DmlResult(Result):
 
     @property
     def baseline(self) -> float | None:
-        """The doubly robust mean outcome with every component off (the combinations' all-off
-        cell), as the factorial design's all-off cell mean. None otherwise: a continuous exposure's
-        slope has no untreated reference, and a single discrete treatment's average effect keeps
-        no per-level mean outcome here."""
-        if self.cell_means is None:
-            return None
-        return float(self.cell_means.iloc[0])
+        """The mean outcome with every component off: for combinations of binary components the
+        doubly robust all-off cell (as the factorial design's all-off cell mean); for continuous
+        exposures the partially linear model's mean at zero exposure, mean(y) − θ'·mean(t), the
+        reference a unit of exposure is relative to. None for a single discrete treatment, whose
+        average effect keeps no per-level mean outcome here."""
+        if self.cell_means is not None:
+            return float(self.cell_means.iloc[0])
+        return self.zero_exposure_mean
 
     @property
     def _baseline_level(self) -> str:

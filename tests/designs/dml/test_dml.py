@@ -464,3 +464,15 @@ def test_budgeted_learner_predicts_in_chunks_and_float32_only_for_binning_learne
         seed=0,
     )
     assert fit.t_res.shape == (1_000, 2) and np.isfinite(fit.t_res).all()
+
+
+def test_continuous_exposures_baseline_is_the_mean_outcome_at_zero_exposure():
+    """The partially linear model's reference: mean(y) − θ'mean(t); with y shifted to a mean of
+    10 + t'θ, the baseline recovers the true 10 (so a study can compare designs in % terms)."""
+    df = _linear_frame(2_000)
+    df["y"] = df["y"] + 10.0
+    res = at.dml(df, outcome="y", treatments=["t1", "t2"], confounders=["w1", "w2"], **LIN, cv=3)
+    theta = res.tidy().set_index("term").loc[["t1", "t2"], "estimate"].to_numpy()
+    direct = df["y"].mean() - theta @ df[["t1", "t2"]].mean().to_numpy()
+    assert res.baseline == pytest.approx(direct, rel=1e-12)
+    assert abs(res.baseline - 10.0) < 0.2
