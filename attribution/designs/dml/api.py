@@ -384,7 +384,9 @@ def _estimate(
         data.y, fit.y_res, fit.t_res, stage.theta, stage.residual, stage.influence, stage.gram
     )
     # the partially linear model's mean outcome at zero exposure: E[y] − θ'E[t]
-    zero_mean = float(np.mean(data.y) - stage.theta @ np.mean(data.t.reshape(len(data.y), -1), axis=0))
+    zero_mean = float(
+        np.mean(data.y) - stage.theta @ np.mean(data.t.reshape(len(data.y), -1), axis=0)
+    )
     return _result(
         roles,
         tab=tab,
