@@ -398,23 +398,37 @@ def test_cumulative_moments_per_look(data):
     import ibis
 
     from attribution.designs.experiment.delta import arm_estimates
-    from attribution.designs.experiment.stats import cumulative_moments
+    from attribution.designs.experiment.stats import LOOK, cumulative_moments
 
     days = data.assign(day=data.user % 3 + 1)
     metric = Ratio("clicks", "impressions")
     cum = cumulative_moments(
         ibis.memtable(days), arm="arm", unit="user", metrics=[metric], time="day"
     )
-    assert sorted(cum["look"].unique()) == [1, 2, 3]
+    assert sorted(cum[LOOK].unique()) == [1, 2, 3]
     mean, var = arm_estimates(cum, metric)
     for look in (1, 3):
         sub = days[days.day <= look]
         for a in ("control", "t1"):
             g = sub[sub.arm == a]
             r, v = ratio_direct(g.clicks.to_numpy(float), g.impressions.to_numpy(float))
-            sel = ((cum["look"] == look) & (cum["arm"] == a)).to_numpy()
+            sel = ((cum[LOOK] == look) & (cum["arm"] == a)).to_numpy()
             assert mean[sel][0] == pytest.approx(r, rel=1e-12)
             assert var[sel][0] == pytest.approx(v, rel=1e-10)
+
+
+def test_cumulative_moments_arm_column_called_look(data):
+    """The look column is internal: an arm column named ``look`` keeps its values."""
+    import ibis
+
+    from attribution.designs.experiment.stats import LOOK, cumulative_moments
+
+    days = data.assign(day=data.user % 3 + 1).rename(columns={"arm": "look"})
+    cum = cumulative_moments(
+        ibis.memtable(days), arm="look", unit="user", metrics=["clicks"], time="day"
+    )
+    assert set(cum["look"]) == set(days["look"])
+    assert sorted(cum[LOOK].unique()) == [1, 2, 3]
 
 
 def test_surface_pass_with_and_without_one_row_per_unit_and_surface(data):
