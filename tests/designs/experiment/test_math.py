@@ -461,3 +461,20 @@ def test_values_far_from_zero_keep_their_precision(data):
     got = experiment(far, arm="arm", unit="user", metrics=ms).tidy()
     np.testing.assert_allclose(got["estimate"], base["estimate"], rtol=1e-7)
     np.testing.assert_allclose(got["std_error"], base["std_error"], rtol=1e-7)
+
+
+def test_screened_first_pass_equals_the_fully_checked_pass(data, monkeypatch):
+    """Clean data skip the per-row check aggregates (one flagged-row count) and the unit-value
+    ranges (cleared from the sums); forcing every check gives the same numbers exactly."""
+    from attribution.designs.experiment import stats as st
+
+    ms = [Ratio("clicks", "impressions"), "engagement", Mean("sessions", covariate="pre")]
+    cleared = []
+    real = st._ranges_clear
+    monkeypatch.setattr(st, "_ranges_clear", lambda f, lay: cleared.append(real(f, lay)) or True)
+    screened = experiment(data, arm="arm", unit="user", metrics=ms, segments="segment")
+    assert cleared == [True]
+    monkeypatch.setattr(st, "_ranges_clear", lambda f, lay: False)
+    full = experiment(data, arm="arm", unit="user", metrics=ms, segments="segment")
+    pd.testing.assert_frame_equal(screened.tidy(), full.tidy())
+    pd.testing.assert_frame_equal(screened.vcov, full.vcov)
