@@ -3,8 +3,8 @@
 Each look's moments are the experiment family's `designs.experiment.stats.unit_moments` over the
 rows with time ≤ look (what its `cumulative_moments` does), so `monitor` estimates a metric exactly
 as `at.experiment` does: means, proportions, ratios (delta method) and CUPED, from per-arm sums
-computed in the engine. The look is kept in the reserved column `LOOK`, which no user column can
-meet (`cumulative_moments` names it ``look``, which an arm column called ``look`` would shadow).
+computed in the engine. The look is kept in the reserved column `LOOK` (the one
+`cumulative_moments` uses), which no user column can meet.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from attribution.data.roles import internal
-from attribution.designs.experiment.stats import unit_moments
+from attribution.designs.experiment.stats import LOOK, unit_moments
 from attribution.metrics import Metric
 
 __all__ = ["LOOK", "look_moments", "looks", "mixed_units"]
-
-LOOK = internal("look")
 
 
 def looks(table: ir.Table, *, time: str) -> list[Any]:

@@ -67,16 +67,21 @@ def arm_stats(frame: pd.DataFrame, layout: Layout | None = None) -> ArmStats:
     """Means and sample covariances (ddof 1) of the per-unit values, per row of `frame`."""
     layout = frame.attrs["layout"] if layout is None else layout
     d = len(layout)
-    n = frame[N].to_numpy(float)
-    s = np.stack([frame[sum_name(i)].to_numpy(float) for i in range(d)], axis=1)
+    upper = [(i, j) for i in range(d) for j in range(i, d)]
+    names = [N, *(sum_name(i) for i in range(d)), *(shift_name(i) for i in range(d))]
+    names += [sum_name(i, j) for i, j in upper]
+    # one selection (each column access would deep-copy the frame's attrs); a pass may leave
+    # out products across metrics: those columns are NaN
+    arr = frame.reindex(columns=names).to_numpy(float)
+    n = arr[:, 0]
+    s = arr[:, 1 : 1 + d]
+    shift = arr[:, 1 + d : 1 + 2 * d]
     p = np.empty((len(frame), d, d))
     missing = np.zeros((d, d), bool)
-    for i in range(d):
-        for j in range(i, d):
-            name = sum_name(i, j)  # a pass may leave out products across metrics: NaN
-            p[:, i, j] = p[:, j, i] = frame[name].to_numpy(float) if name in frame else np.nan
-            missing[i, j] = missing[j, i] = name not in frame
-    shift = np.stack([frame[shift_name(i)].to_numpy(float) for i in range(d)], axis=1)
+    present = set(frame.columns)
+    for k, (i, j) in enumerate(upper):
+        p[:, i, j] = p[:, j, i] = arr[:, 1 + 2 * d + k]
+        missing[i, j] = missing[j, i] = sum_name(i, j) not in present
     st = from_sums(n, s, p, shift)
     return st if not missing.any() else replace(st, missing=missing)
 

@@ -488,23 +488,37 @@ def test_cumulative_moments_per_look(data):
     import ibis
 
     from attribution.designs.experiment.delta import arm_estimates
-    from attribution.designs.experiment.stats import cumulative_moments
+    from attribution.designs.experiment.stats import LOOK, cumulative_moments
 
     days = data.assign(day=data.user % 3 + 1)
     metric = Ratio("clicks", "impressions")
     cum = cumulative_moments(
         ibis.memtable(days), arm="arm", unit="user", metrics=[metric], time="day"
     )
-    assert sorted(cum["look"].unique()) == [1, 2, 3]
+    assert sorted(cum[LOOK].unique()) == [1, 2, 3]
     mean, var = arm_estimates(cum, metric)
     for look in (1, 3):
         sub = days[days.day <= look]
         for a in ("control", "t1"):
             g = sub[sub.arm == a]
             r, v = ratio_direct(g.clicks.to_numpy(float), g.impressions.to_numpy(float))
-            sel = ((cum["look"] == look) & (cum["arm"] == a)).to_numpy()
+            sel = ((cum[LOOK] == look) & (cum["arm"] == a)).to_numpy()
             assert mean[sel][0] == pytest.approx(r, rel=1e-12)
             assert var[sel][0] == pytest.approx(v, rel=1e-10)
+
+
+def test_cumulative_moments_arm_column_called_look(data):
+    """The look column is internal: an arm column named ``look`` keeps its values."""
+    import ibis
+
+    from attribution.designs.experiment.stats import LOOK, cumulative_moments
+
+    days = data.assign(day=data.user % 3 + 1).rename(columns={"arm": "look"})
+    cum = cumulative_moments(
+        ibis.memtable(days), arm="look", unit="user", metrics=["clicks"], time="day"
+    )
+    assert set(cum["look"]) == set(days["look"])
+    assert sorted(cum[LOOK].unique()) == [1, 2, 3]
 
 
 def test_surface_pass_with_and_without_one_row_per_unit_and_surface(data):
@@ -537,3 +551,20 @@ def test_values_far_from_zero_keep_their_precision(data):
     got = experiment(far, arm="arm", unit="user", metrics=ms).tidy()
     np.testing.assert_allclose(got["estimate"], base["estimate"], rtol=1e-7)
     np.testing.assert_allclose(got["std_error"], base["std_error"], rtol=1e-7)
+
+
+def test_screened_first_pass_equals_the_fully_checked_pass(data, monkeypatch):
+    """Clean data skip the per-row check aggregates (one flagged-row count) and the unit-value
+    ranges (cleared from the sums); forcing every check gives the same numbers exactly."""
+    from attribution.designs.experiment import stats as st
+
+    ms = [Ratio("clicks", "impressions"), "engagement", Mean("sessions", covariate="pre")]
+    cleared = []
+    real = st._ranges_clear
+    monkeypatch.setattr(st, "_ranges_clear", lambda f, lay: cleared.append(real(f, lay)) or True)
+    screened = experiment(data, arm="arm", unit="user", metrics=ms, segments="segment")
+    assert cleared == [True]
+    monkeypatch.setattr(st, "_ranges_clear", lambda f, lay: False)
+    full = experiment(data, arm="arm", unit="user", metrics=ms, segments="segment")
+    pd.testing.assert_frame_equal(screened.tidy(), full.tidy())
+    pd.testing.assert_frame_equal(screened.vcov, full.vcov)
