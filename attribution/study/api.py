@@ -109,7 +109,7 @@ class Study:
             Path(out) if out is not None else Path("reports") / self.spec.study
         )
         steps = Steps(_run.n_steps(self.spec, notebooks=notebooks), enabled=progress)
-        with _run.source_date_epoch(), staged_folder(target) as work:
+        with _run.source_date_epoch(), _run.one_thread_per_process(), staged_folder(target) as work:
             self.close()
             try:
                 with steps.step(f"opening the data ({self.spec.data.kind})"):

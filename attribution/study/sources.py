@@ -47,7 +47,6 @@ class Source:
     _tables: dict[str, Any] = field(default_factory=dict)
     _scratch: Any = None  # weakref.finalize removing a temporary folder this source wrote
 
-
     def names(self) -> list[str]:
         if self.kind in ("parquet", "csv"):
             return sorted(self.files)
@@ -138,7 +137,9 @@ def open_source(
             )
         # a simulation, written now; a temporary folder goes when the source closes (or, if it is
         # never closed, when it is collected or the interpreter exits)
-        scratch = None if workdir is not None else Path(tempfile.mkdtemp(prefix="attribution-study-"))
+        scratch = (
+            None if workdir is not None else Path(tempfile.mkdtemp(prefix="attribution-study-"))
+        )
         folder = Path(workdir) if workdir is not None else scratch
         assert folder is not None
         db = folder / "data" / "study.duckdb"
