@@ -96,11 +96,15 @@ def test_a_reader_reruns_a_design_notebook_from_the_output_folder(example_study,
     assert headline and headline[0] in texts[1]
 
 
-def test_the_example_triangulates_on_the_relative_scale(example_study):
-    """Every design of K has a baseline, so the triangulation compares % of baseline."""
+def test_the_example_puts_k_on_the_relative_scale_where_designs_know_a_baseline(example_study):
+    """The factorial, the rollout's DiD and the market's synthetic control carry a baseline, so
+    their K rows have a % of baseline; the double-ML designs on continuous exposures have none
+    (a slope has no untreated reference), which keeps the table on the absolute scale."""
     out, _, _ = example_study
     tri = json.loads((out / "results.json").read_text())["triangulation"]
-    rows = [r for r in tri["table"] if r["component"] == "K"]
-    assert len(rows) >= 3
-    assert all(r["pct"] is not None for r in rows), rows
-    assert tri["scale"] == "relative"
+    rows = {r["design_id"]: r for r in tri["table"] if r["component"] == "K"}
+    for d in ("factorial", "rollout_K", "market_K"):
+        assert rows[d]["pct"] is not None, rows[d]
+    for d in ("exposure", "graph"):
+        assert rows[d]["pct"] is None, rows[d]
+    assert tri["scale"] == "absolute"
