@@ -56,3 +56,45 @@ def engine(request) -> Callable[[pd.DataFrame], object]:
         return lambda frame: frame
     backend = request.getfixturevalue(f"{request.param}_backend")
     return lambda frame: put(backend, frame)
+
+
+# ------------------------------------------------------------------------------------------------
+# one study run per test session: the shipped example with smaller simulated data
+# ------------------------------------------------------------------------------------------------
+EXAMPLE_SPEC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "homefeed.yaml")
+SMALL_EXAMPLE = {
+    # the example's simulation sizes -> a few seconds of estimation per design
+    "n_users: 40000": "n_users: 6000",
+    "n_exposure_users: 3000": "n_exposure_users: 600",
+    "n_reps: 50": "n_reps: 20",
+}
+
+
+@pytest.fixture(scope="session")
+def example_study(tmp_path_factory):
+    """`Study.run` on examples/homefeed.yaml with smaller simulation sizes (same designs, tables,
+    components, metrics and launch criteria), notebooks included, once per session. Returns
+    (output folder, the spec written, the progress printed). Shared by the study end-to-end tests
+    and the browser test."""
+    import contextlib
+    import io
+    from pathlib import Path
+
+    from attribution.study import Study
+
+    text = Path(EXAMPLE_SPEC).read_text()
+    for old, new in SMALL_EXAMPLE.items():
+        assert old in text, f"examples/homefeed.yaml no longer says {old!r}: update SMALL_EXAMPLE"
+        text = text.replace(old, new)
+    root = tmp_path_factory.mktemp("example_study")
+    spec = root / "homefeed_small.yaml"
+    spec.write_text(text)
+    repo = str(Path(EXAMPLE_SPEC).parents[1])
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1764806400")
+        # the notebook kernels are new processes: they must import this checkout
+        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+        with contextlib.redirect_stderr(err):
+            out = Study.from_yaml(spec).run(root / "out", progress=True)
+    return out, spec, err.getvalue()

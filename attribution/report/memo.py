@@ -324,13 +324,21 @@ def _short(text: str, limit: int = 150) -> str:
 def _trust(results: Mapping[str, Any]) -> list[str]:
     lines = []
     designs = results.get("designs") or []
+    # one line per design: a design run on the primary metric and on guardrails is one design
+    by_id: dict[str, list[Mapping[str, Any]]] = {}
     for d in designs:
+        by_id.setdefault(str(d["id"]), []).append(d)
+    for ident, same in by_id.items():
+        d = next((x for x in same if x.get("role") == "primary"), same[0])
         summary = d.get("summary") or {}
         n = summary.get("sample_size")
         size = f", {n:,} units" if isinstance(n, int) and not isinstance(n, bool) else ""
+        metrics = [str(x["metric"]) for x in same if x.get("metric")]
+        on = f"; metrics {_and(metrics)}" if len(metrics) > 1 else ""
         lines.append(
-            f"**{_cell(d['id'])}** ({_cell(d.get('design', ''))} on {_and(d.get('estimates') or ['?'])}"
-            f"{size}) assumes {_cell(_sentence(str(d.get('key_assumption') or 'not stated')))} "
+            f"**{_cell(ident)}** ({_cell(d.get('design', ''))} on {_and(d.get('estimates') or ['?'])}"
+            f"{size}{_cell(on)}) assumes "
+            f"{_cell(_sentence(str(d.get('key_assumption') or 'not stated')))} "
             f"Checks: {_cell(_checks_text(summary))}"
         )
     tri = results.get("triangulation") or {}

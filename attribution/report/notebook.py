@@ -41,6 +41,9 @@ DESIGN_TEMPLATES: Mapping[str, str] = MappingProxyType(
 takes the study parameters ``spec_path``, ``design_id``, ``database`` and ``result_path``, and runs
 standalone on small simulated data when given none."""
 
+KERNEL_LOG_LEVEL = "ERROR"
+"""The notebook kernels' own log level: warnings at start-up are noise to a study's reader."""
+
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("attribution.report", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -108,6 +111,9 @@ def execute_notebook(
                 progress_bar=False,
                 cwd=str(cwd) if cwd else None,
                 execution_timeout=timeout,
+                # the kernel writes its start-up notices (e.g. "running over TCP without
+                # encryption") to our terminal; its errors still show, and a failing cell raises
+                extra_arguments=[f"--IPKernelApp.log_level={KERNEL_LOG_LEVEL}"],
             )
         except pm.PapermillExecutionError as exc:
             raise ReportError(

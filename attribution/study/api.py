@@ -60,7 +60,14 @@ class Study:
             self._reports = _run.check_study(self.spec, self._open())
         return self._reports
 
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Close the data source; a simulation written into a temporary folder is removed."""
         if self._source is not None:
             self._source.close()
         self._source = None
@@ -101,23 +108,14 @@ class Study:
         target = _run.check_out_dir(
             Path(out) if out is not None else Path("reports") / self.spec.study
         )
-        n_metrics = 1 + len(self.spec.guardrails)
-        n_designs = len(self.spec.designs)  # the total is exact once the tables are known
-        steps = Steps(
-            2 + n_designs * n_metrics + (n_designs + 1 if notebooks else 0) + 3, enabled=progress
-        )
-        with _run.source_date_epoch(), staged_folder(target) as work:
+        steps = Steps(_run.n_steps(self.spec, notebooks=notebooks), enabled=progress)
+        with _run.source_date_epoch(), _run.one_thread_per_process(), staged_folder(target) as work:
             self.close()
             try:
                 with steps.step(f"opening the data ({self.spec.data.kind})"):
                     source = self._open(workdir=work)
                 with steps.step("checking tables, columns and contracts"):
                     reports = self.check()
-                planned = _run.planned_runs(self.spec, source)
-                n_in_process = sum(not notebooks or m.role != "primary" for _, m in planned)
-                steps.total = (
-                    2 + n_in_process + (len(self.spec.designs) + 1 if notebooks else 0) + 3
-                )
                 given = (
                     _run.design_notebooks(self.spec, work, source.database, steps=steps)
                     if notebooks

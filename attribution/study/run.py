@@ -227,6 +227,13 @@ def planned_runs(spec: StudySpec, source: Source) -> list[tuple[DesignSpec, Metr
     return out
 
 
+def n_steps(spec: StudySpec, *, notebooks: bool) -> int:
+    """The number of progress steps of `Study.run`, known before the data opens: opening and
+    checking, one per design (its notebook, or its estimate), one for all guardrail estimates,
+    triangulating, results.json, the overview notebook, the memo."""
+    return 2 + len(spec.designs) + (1 if spec.guardrails else 0) + 2 + (1 if notebooks else 0) + 1
+
+
 def study_runs(
     spec: StudySpec,
     source: Source,
@@ -236,22 +243,40 @@ def study_runs(
     given: Mapping[str, Result] | None = None,
 ) -> list[DesignRun]:
     """Every planned design × metric; `given` holds primary-metric results already estimated (by
-    the design notebooks), which are used instead of estimating again."""
+    the design notebooks), which are used instead of estimating again. Progress: one step per
+    primary-metric estimate, one step for all guardrail estimates (so the count is known before
+    the tables are)."""
+    planned = planned_runs(spec, source)
+    results: dict[tuple[str, str], Result] = {}
+    for d, m in planned:
+        if m.role != "primary":
+            continue
+        if given is not None and d.id in given:
+            results[(d.id, m.name)] = given[d.id]
+            continue
+        ctx = steps.step(f"estimating {d.id} ({d.design}) on {m.name}") if steps else _null()
+        with ctx:
+            results[(d.id, m.name)] = estimate_design(spec, source, d, m, reports=reports)
+    guard = [(d, m) for d, m in planned if m.role != "primary"]
+    if spec.guardrails:
+        names = ", ".join(m.name for m in spec.guardrails)
+        label = (
+            f"estimating the guardrail metrics ({names}): {len(guard)} design run(s)"
+            if guard
+            else f"estimating the guardrail metrics ({names}): no design's table has them"
+        )
+        with steps.step(label) if steps else _null():
+            for d, m in guard:
+                results[(d.id, m.name)] = estimate_design(spec, source, d, m, reports=reports)
     runs = []
-    for d, m in planned_runs(spec, source):
-        if given is not None and m.role == "primary" and d.id in given:
-            result = given[d.id]
-        else:
-            ctx = steps.step(f"estimating {d.id} ({d.design}) on {m.name}") if steps else _null()
-            with ctx:
-                result = estimate_design(spec, source, d, m, reports=reports)
+    for d, m in planned:
         runs.append(
             DesignRun(
                 id=d.id,
                 design=d.design,
                 metric=m.name,
                 estimates=d.estimates,
-                result=result,
+                result=results[(d.id, m.name)],
                 key_assumption=DESIGNS[d.design].key_assumption,
                 columns=dict(d.columns),
             )
@@ -504,6 +529,35 @@ def source_date_epoch() -> Iterator[None]:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def one_thread_per_process() -> Iterator[None]:
+    """One OpenMP / BLAS thread in this process and in the notebook kernels it starts, unless the
+    user set the thread variables. The double-ML nuisances (histogram gradient boosting) spin their
+    OpenMP threads: on a shared two-core machine the graph design's refits took 190 s against 16 s
+    single-threaded, with identical numbers."""
+    unset = [v for v in THREAD_VARIABLES if not os.environ.get(v, "").strip()]
+    if not unset:
+        yield
+        return
+    try:  # scikit-learn's own dependency
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - without scikit-learn no design threads
+        limits: Any = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(limits=1)
+    for v in unset:
+        os.environ[v] = "1"  # the kernels are new processes: they read it at start-up
+    try:
+        with limits:
+            yield
+    finally:
+        for v in unset:
+            os.environ.pop(v, None)
+
+
 def triangulate_runs(spec: StudySpec, runs: Sequence[DesignRun]) -> Any:
     """The one call site of study-decide's triangulation (primary metric)."""
     from attribution.study.triangulate import triangulate
@@ -548,6 +602,13 @@ def design_notebooks(
     folder = work / "designs"
     folder.mkdir(parents=True, exist_ok=True)
     results: dict[str, Result] = {}
+    # the kernel runs in designs/: a database inside the output folder (a simulation's) is passed
+    # relative to it, so the executed notebook reruns from the output folder after the swap
+    db = None
+    if database is not None:
+        db = Path(database)
+        if db.resolve().is_relative_to(work.resolve()):
+            db = Path(os.path.relpath(db.resolve(), folder.resolve()))
     for d in spec.designs:
         pkl = folder / f".{d.id}.result.pkl"
         with steps.step(f"estimating {d.id} ({d.design}) in its notebook"):
@@ -557,11 +618,12 @@ def design_notebooks(
                 parameters={
                     "spec_path": str(spec.path),
                     "design_id": d.id,
-                    "database": str(database) if database is not None else None,
-                    "result_path": str(pkl),
+                    "database": db.as_posix() if db is not None else None,
+                    "result_path": pkl.name,
                 },
                 cwd=folder,
             )
+            nb = _for_readers(nb, folder / f"{d.id}.ipynb")
             if not pkl.is_file():
                 raise ReportError(
                     f"the notebook of design {d.id!r} wrote no result to its result_path",
@@ -583,6 +645,27 @@ def design_notebooks(
                 footer=f"Generated by attribution from {spec_display_path(spec)}.",
             )
     return results
+
+
+def _for_readers(nb: Any, path: Path) -> Any:
+    """The executed notebook as readers rerun it: `result_path` (the study's hand-over file,
+    gone after the run) becomes None in the injected parameters cell."""
+    import re
+
+    from attribution.report.io import atomic_write_text
+
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = re.sub(
+                r"^result_path = .*$",
+                "result_path = None  # the study took its Result from this notebook's run",
+                cell.source,
+                flags=re.M,
+            )
+    import nbformat
+
+    atomic_write_text(path, nbformat.writes(nb))
+    return nb
 
 
 def overview_notebook(spec_title: str, work: Path, *, footer: str) -> None:

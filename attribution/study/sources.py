@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import glob as _glob
 import json
+import shutil
 import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ class Source:
     files: Mapping[str, str] = field(default_factory=dict)
     spark_database: str | None = None
     _tables: dict[str, Any] = field(default_factory=dict)
+    _scratch: Any = None  # weakref.finalize removing a temporary folder this source wrote
 
     def names(self) -> list[str]:
         if self.kind in ("parquet", "csv"):
@@ -69,6 +72,8 @@ class Source:
             # closing twice, or a backend without disconnect: nothing to keep
             with contextlib.suppress(Exception):
                 self.con.disconnect()
+        if self._scratch is not None:  # a simulation written into a temporary folder: remove it
+            self._scratch()
 
 
 def _read_files(con: Any, pattern: str, kind: str) -> Any:
@@ -130,19 +135,28 @@ def open_source(
                 con=connect("spark"),
                 spark_database=src.options.get("database"),
             )
-        # a simulation, written now
-        folder = (
-            Path(workdir)
-            if workdir is not None
-            else Path(tempfile.mkdtemp(prefix="attribution-study-"))
+        # a simulation, written now; a temporary folder goes when the source closes (or, if it is
+        # never closed, when it is collected or the interpreter exits)
+        scratch = (
+            None if workdir is not None else Path(tempfile.mkdtemp(prefix="attribution-study-"))
         )
+        folder = Path(workdir) if workdir is not None else scratch
+        assert folder is not None
         db = folder / "data" / "study.duckdb"
-        truth = simulate_homefeed(
-            db, **{k: v for k, v in src.options.items() if k != "scenario"}, progress=progress
-        )
-        return Source(
-            kind="simulation", con=open_duckdb_readonly(db), database=db.resolve(), truth=truth
-        )
+        try:
+            truth = simulate_homefeed(
+                db, **{k: v for k, v in src.options.items() if k != "scenario"}, progress=progress
+            )
+            source = Source(
+                kind="simulation", con=open_duckdb_readonly(db), database=db.resolve(), truth=truth
+            )
+        except BaseException:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        if scratch is not None:
+            source._scratch = weakref.finalize(source, shutil.rmtree, scratch, ignore_errors=True)
+        return source
     except AttributionError as exc:
         raise spec.error(
             f"the data source does not open: {exc.message}", line=src.line, fix=exc.fix

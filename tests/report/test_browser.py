@@ -76,22 +76,28 @@ def test_memo_renders_and_prints_on_one_page(
     assert img["src"].startswith("data:image/svg+xml") and img["natural_height"] > 0
 
 
-@pytest.fixture(scope="module")
-def demo_report(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report page as users get it: an executed notebook rendered by report.notebook.render_html
-    (the demo's factorial report; a study's report.html is rendered the same way)."""
-    from attribution.report.demo import run_demo
-
-    return run_demo(tmp_path_factory.mktemp("demo") / "demo", n_users=20_000, progress=False)
-
-
-def test_report_renders_with_its_figures(demo_report: Path, artifacts: Path) -> None:
-    page = open_page(demo_report)
-    _keep(artifacts, "report.png", page.screenshot)
-    _assert_renders(page, min_images=2)
-    memo = open_page(demo_report.parent / "memo.html")  # the single-design memo of the demo
-    _keep(artifacts, "demo-memo.png", memo.screenshot)
-    _assert_renders(memo, min_images=0)
+def test_the_study_report_memo_and_notebooks_render(
+    chromium: str, example_study: tuple[Path, Path, str], artifacts: Path
+) -> None:
+    """A study's own output (the example on smaller data, run once per session): report.html,
+    memo.html and every design notebook's page, with their figures; memo.pdf on one page."""
+    out, _, _ = example_study
+    results = json.loads((out / "results.json").read_text())
+    assert pdf_page_count((out / "memo.pdf").read_bytes()) == 1
+    _keep(artifacts, "study-memo.pdf", (out / "memo.pdf").read_bytes())
+    report = open_page(out / "report.html")
+    _keep(artifacts, "study-report.png", report.screenshot)
+    _assert_renders(report, min_images=2)
+    memo = open_page(out / "memo.html", width=900)
+    _keep(artifacts, "study-memo.png", memo.screenshot)
+    _assert_renders(memo, min_images=1)
+    assert memo.title == results["title"]
+    pages = sorted((out / "designs").glob("*.html"))
+    assert {p.stem for p in pages} == {d["id"] for d in results["designs"]}
+    for path in pages:
+        page = open_page(path)
+        _keep(artifacts, f"study-design-{path.stem}.png", page.screenshot)
+        _assert_renders(page, min_images=1)
 
 
 def test_the_check_catches_broken_pages(chromium: str, tmp_path: Path) -> None:

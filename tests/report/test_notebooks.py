@@ -220,3 +220,15 @@ def test_in_a_study_the_body_reads_the_result_it_is_handed(executed):
     figures = [o for o in _outputs(nb) if "image/png" in o.get("data", {})]
     assert len(figures) >= 2  # the event study and the sensitivity plot
     assert "No ground truth given" in text
+
+
+def test_kernel_start_up_notices_stay_off_the_terminal(tmp_path, capfd):
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "py"}}
+    )
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
+    template = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, template)
+    execute_notebook(template, tmp_path / "out.ipynb", parameters={"x": 2})
+    err = capfd.readouterr().err
+    assert "[IPKernelApp] WARNING" not in err, err

@@ -230,3 +230,17 @@ def test_a_failed_diagnostic_and_a_guardrail_breach_are_stated(results: dict) ->
     assert row.endswith(
         ":** failed diagnostics downgrade it: pre_trends. Latency for K rises 2.6%."
     )
+
+
+def test_a_design_on_several_metrics_is_listed_once(results: dict) -> None:
+    """A design run on the primary metric and on a guardrail is one design in the trust section."""
+    first = results["designs"][0]
+    guard = copy.deepcopy(first)
+    guard.update(metric="latency", role="guardrail")
+    results["designs"].insert(1, guard)
+    md, _ = render_study_memo(results)
+    assert md.count(f"**{first['id']}** (") == 1
+    line = next(x for x in md.splitlines() if f"**{first['id']}** (" in x)
+    assert "metrics engagement and latency" in line
+    for d in results["designs"][2:]:
+        assert md.count(f"**{d['id']}** (") == 1

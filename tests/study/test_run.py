@@ -31,8 +31,10 @@ def _results(out: Path) -> dict:
 
 def test_tiny_study_through_the_cli_with_notebooks(write_spec, base_text, tmp_path, capsys, epoch):
     out = tmp_path / "out"
-    assert main(["run", str(write_spec(base_text)), "--out", str(out), "--quiet"]) == 0
-    assert capsys.readouterr().out.strip() == f"study written to {out.resolve()}"
+    assert main(["run", str(write_spec(base_text)), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"study written to {out.resolve()}"
+    _assert_one_count(captured.err)
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     for need in (
         "results.json",
@@ -120,3 +122,63 @@ def test_example_end_to_end_twice_byte_identical(tmp_path, capsys, epoch, monkey
     assert r["truth"]["scenario"] == "homefeed"
     assert r["triangulation"] and r["decisions"] and r["recommendation"]
     assert (first / "results.json").read_bytes() == (second / "results.json").read_bytes()
+
+
+def test_progress_counts_one_total_from_the_start(write_spec, base_text, tmp_path, capsys, epoch):
+    Study.from_yaml(write_spec(base_text)).run(tmp_path / "out", notebooks=False, progress=True)
+    _assert_one_count(capsys.readouterr().err)
+
+
+def _assert_one_count(err: str) -> None:
+    """Progress steps [i/N]: one N from the first line, i counting 1..N."""
+    import re
+
+    steps = re.findall(r"^\[(\d+)/(\d+)\] ", err, flags=re.M)
+    assert steps
+    totals = {int(n) for _, n in steps}
+    assert len(totals) == 1, steps
+    assert [int(i) for i, _ in steps] == list(range(1, totals.pop() + 1))
+
+
+SIMULATED = """\
+study: simulated
+title: A simulated study
+seed: 3
+data:
+  simulation: {scenario: homefeed, n_users: 2000, n_exposure_users: 300, seed: 5}
+tables:
+  experiment: {table: factorial_experiment, contract: factorial_experiment}
+components:
+  - {name: E, column: E}
+  - {name: R, column: R}
+  - {name: K, column: K}
+metrics:
+  primary: {name: engagement, column: engagement, direction: increase}
+designs:
+  - {id: factorial, design: factorial, table: experiment, estimates: [E, R, K]}
+"""
+
+
+def test_check_outside_run_leaves_no_temporary_folder(write_spec, tmp_path, monkeypatch):
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    spec = write_spec(SIMULATED)
+    study = Study.from_yaml(spec)
+    study.check()
+    (folder,) = (tmp_path / "tmp").iterdir()
+    assert (folder / "data" / "study.duckdb").is_file()
+    study.close()
+    assert not folder.exists()
+    with Study.from_yaml(spec) as study:  # a context manager closes it
+        study.check()
+        assert len(list((tmp_path / "tmp").iterdir())) == 1
+    assert not list((tmp_path / "tmp").iterdir())
+    study = Study.from_yaml(spec)  # never closed: collected
+    study.check()
+    assert len(list((tmp_path / "tmp").iterdir())) == 1
+    del study
+    gc.collect()
+    assert not list((tmp_path / "tmp").iterdir())
