@@ -96,15 +96,17 @@ def test_a_reader_reruns_a_design_notebook_from_the_output_folder(example_study,
     assert headline and headline[0] in texts[1]
 
 
-def test_the_example_puts_k_on_the_relative_scale_where_designs_know_a_baseline(example_study):
-    """The factorial, the rollout's DiD and the market's synthetic control carry a baseline, so
-    their K rows have a % of baseline; the double-ML designs on continuous exposures have none
-    (a slope has no untreated reference), which keeps the table on the absolute scale."""
+def test_the_example_triangulates_on_the_relative_scale_and_the_designs_agree(example_study):
+    """Every design carries a baseline (the factorial's all-off cell, the rollout's and the
+    market's treated counterfactual means, double ML's mean outcome at zero exposure), so K's rows
+    are compared in % of baseline, where the simulated scenarios share K's relative effect; the
+    five designs agree within noise."""
     out, _, _ = example_study
     tri = json.loads((out / "results.json").read_text())["triangulation"]
     rows = {r["design_id"]: r for r in tri["table"] if r["component"] == "K"}
-    for d in ("factorial", "rollout_K", "market_K"):
-        assert rows[d]["pct"] is not None, rows[d]
-    for d in ("exposure", "graph"):
-        assert rows[d]["pct"] is None, rows[d]
-    assert tri["scale"] == "absolute"
+    assert set(rows) == {"factorial", "rollout_K", "market_K", "exposure", "graph"}
+    for d, r in rows.items():
+        assert r["pct"] is not None, d
+    assert tri["scale"] == "relative"
+    k = next(d for d in tri["disagreement"] if d["component"] == "K")
+    assert k["n_designs"] == 5 and not k["flag"], k
