@@ -497,6 +497,11 @@ def _judge(
     )
 
 
+PRACTICAL_MULTIPLIER = 10.0
+"""Beyond this many times the current units (or days), the advice says a longer test is not a
+practical way to settle the decision."""
+
+
 def _advice_text(
     chosen: _Candidate, mult: float, bar_text: str, criteria: CriteriaLike
 ) -> tuple[str, int | None]:
@@ -518,6 +523,12 @@ def _advice_text(
         f"{what} would make the {level} interval exclude the bar of {bar_text} with "
         f"{criteria.power:.0%} power, if the effect is as estimated"
     )
+    if mult > PRACTICAL_MULTIPLIER:
+        text += (
+            f" — more than {PRACTICAL_MULTIPLIER:g}× is rarely practical: the estimate is too "
+            "close to the bar for a longer test to settle it; decide on other grounds (cost, "
+            "strategy) or accept the uncertainty"
+        )
     return text, extra
 
 

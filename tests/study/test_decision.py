@@ -286,3 +286,12 @@ def test_bad_criteria_are_typed_errors():
         decide(
             r, t, components=[Comp("K", "K")], metrics=[PRIMARY], criteria=Crit(), population=None
         )
+
+
+def test_advice_past_a_practical_size_says_a_longer_test_will_not_settle_it():
+    # +0.1% (SE 0.4%) against 0: about 125× the units would be needed
+    d = _decide([_one(0.05, 0.2, n=40_000)], [Comp("K", "K")])["K"]
+    assert d.decision == "extend" and d.advice_multiplier > 10
+    assert "rarely practical" in d.advice and "decide on other grounds" in d.advice
+    near = _decide([_one(0.25, 0.2, n=40_000)], [Comp("K", "K")])["K"]  # about 10× at most
+    assert near.advice_multiplier < 10 and "rarely practical" not in near.advice
