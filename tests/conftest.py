@@ -73,28 +73,43 @@ SMALL_EXAMPLE = {
 @pytest.fixture(scope="session")
 def example_study(tmp_path_factory):
     """`Study.run` on examples/homefeed.yaml with smaller simulation sizes (same designs, tables,
-    components, metrics and launch criteria), notebooks included, once per session. Returns
-    (output folder, the spec written, the progress printed). Shared by the study end-to-end tests
-    and the browser test."""
+    components, metrics and launch criteria), notebooks included, once per test session — once
+    across pytest-xdist workers too: the first worker to get here builds it under a file lock in
+    the folder all workers share, the others wait and read it. Returns (output folder, the spec
+    written, the progress printed). Shared by the study end-to-end tests and the browser test."""
     import contextlib
+    import fcntl
     import io
     from pathlib import Path
 
     from attribution.study import Study
 
-    text = Path(EXAMPLE_SPEC).read_text()
-    for old, new in SMALL_EXAMPLE.items():
-        assert old in text, f"examples/homefeed.yaml no longer says {old!r}: update SMALL_EXAMPLE"
-        text = text.replace(old, new)
-    root = tmp_path_factory.mktemp("example_study")
-    spec = root / "homefeed_small.yaml"
-    spec.write_text(text)
-    repo = str(Path(EXAMPLE_SPEC).parents[1])
-    err = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", "1764806400")
-        # the notebook kernels are new processes: they must import this checkout
-        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
-        with contextlib.redirect_stderr(err):
-            out = Study.from_yaml(spec).run(root / "out", progress=True)
-    return out, spec, err.getvalue()
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above every worker's own
+    root = shared / "example_study"
+    spec, progress, out = root / "homefeed_small.yaml", root / "progress.txt", root / "out"
+    with open(shared / "example_study.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not progress.exists():
+            text = Path(EXAMPLE_SPEC).read_text()
+            for old, new in SMALL_EXAMPLE.items():
+                assert old in text, (
+                    f"examples/homefeed.yaml no longer says {old!r}: update SMALL_EXAMPLE"
+                )
+                text = text.replace(old, new)
+            root.mkdir(parents=True, exist_ok=True)
+            spec.write_text(text)
+            repo = str(Path(EXAMPLE_SPEC).parents[1])
+            err = io.StringIO()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SOURCE_DATE_EPOCH", "1764806400")
+                # the notebook kernels are new processes: they must import this checkout
+                mp.setenv(
+                    "PYTHONPATH",
+                    os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])),
+                )
+                with contextlib.redirect_stderr(err):
+                    out = Study.from_yaml(spec).run(out, progress=True)
+            progress.write_text(err.getvalue())  # last: its presence says the study is complete
+    return out, spec, progress.read_text()

@@ -76,7 +76,6 @@ def test_memo_renders_and_prints_on_one_page(
     assert img["src"].startswith("data:image/svg+xml") and img["natural_height"] > 0
 
 
-@pytest.mark.xdist_group("example_study")  # one worker runs the session's example study once
 def test_the_study_report_memo_and_notebooks_render(
     chromium: str, example_study: tuple[Path, Path, str], artifacts: Path
 ) -> None:

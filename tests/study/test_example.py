@@ -13,10 +13,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-# with the browser test on one pytest-xdist worker (`--dist loadgroup`), so the session's example
-# study runs once, not once per worker
-pytestmark = pytest.mark.xdist_group("example_study")
-
 REPO = Path(__file__).resolve().parents[2]
 DESIGNS = {"factorial", "rollout_K", "market_K", "exposure", "graph"}
 
