@@ -23,7 +23,7 @@ demo: install
 	$(PY) -m attribution demo --out reports/demo
 
 test: install
-	$(PY) -m pytest -n 2  # both cores of the CI machine (pytest-xdist); about 3 min
+	$(PY) -m pytest -n 2  # both cores of the CI machine (pytest-xdist); about 6 min
 
 # The report and the memo in headless Chromium (apt-get install chromium); fails rather than skips.
 # Screenshots and the memo PDF: reports/test-artifacts/browser/
@@ -31,7 +31,7 @@ test-browser: install
 	ATTRIBUTION_REQUIRE_BROWSER=1 $(PY) -m pytest tests/report/test_browser.py -rP
 
 test-slow: install
-	$(PY) -m pytest -m slow -n 2  # about 6 min on 2 cores
+	$(PY) -m pytest -m slow -n 2  # about 15 min on 2 cores
 
 test-all: install
 	$(PY) -m pytest -m ""
