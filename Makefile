@@ -31,7 +31,7 @@ test-browser: install
 	ATTRIBUTION_REQUIRE_BROWSER=1 $(PY) -m pytest tests/report/test_browser.py -rP
 
 test-slow: install
-	$(PY) -m pytest -m slow -n 2  # about 15 min on 2 cores
+	$(PY) -m pytest -m slow -n 2  # about 10 min on 2 cores
 
 test-all: install
 	$(PY) -m pytest -m ""
