@@ -26,7 +26,14 @@ from scipy import stats
 from attribution.errors import DesignError
 from attribution.inference import critical_value
 from attribution.options import check_alpha
-from attribution.results import COMPARE_COLUMNS, Comparison, Estimate, Result, to_jsonable
+from attribution.results import (
+    COMPARE_COLUMNS,
+    TIDY_COLUMNS,
+    Comparison,
+    Estimate,
+    Result,
+    to_jsonable,
+)
 from attribution.study.diagnostics import failed_diagnostics
 
 if TYPE_CHECKING:
@@ -51,12 +58,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "design_id",
     "design",
     "key_assumption",
-    "term",
-    "estimate",
-    "std_error",
-    "conf_low",
-    "conf_high",
-    "p_value",
+    *TIDY_COLUMNS,
     "baseline",
     "pct",
     "pct_se",
